@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Targets are layered one way:
+//   COpenBLAS → TailorTensor (storage, BLAS, kernels, safetensors)
+//             → TailorTape (reverse-mode tape, differentiable ops, checkpointing)
+//             → TailorModels (configs, Llama-family models, LoRA, adapters)
+//   TailorData (tokenizers, chat templates, JSONL) depends on Foundation only.
+//   Tailor re-exports the public modules; TailorCLI is the thin `tailor` command.
+let package = Package(
+    name: "Tailor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Tailor", targets: ["Tailor"]),
+        .executable(name: "tailor", targets: ["TailorCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: Implementation details
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"]), .brew(["openblas"])]
+        ),
+
+        // MARK: Library
+        .target(name: "TailorTensor", dependencies: ["COpenBLAS"]),
+        .target(name: "TailorTape", dependencies: ["TailorTensor"]),
+        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorTape"]),
+        .target(name: "TailorData"),
+        .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData"]),
+
+        // MARK: Command line
+        .executableTarget(
+            name: "TailorCLI",
+            dependencies: ["Tailor", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // MARK: Tests
+        .target(name: "TailorTestSupport", dependencies: ["TailorTensor"], path: "Tests/TailorTestSupport"),
+        .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
+        .testTarget(name: "TailorTapeTests", dependencies: ["TailorTape", "TailorTestSupport"]),
+        .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
+        .testTarget(name: "TailorDataTests", dependencies: ["TailorData"]),
+    ]
+)

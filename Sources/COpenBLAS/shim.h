@@ -1,0 +1,3 @@
+#pragma once
+// OpenBLAS's CBLAS interface (Debian: libopenblas-dev) and its thread control.
+#include <cblas.h>

@@ -1,0 +1,8 @@
+/// Tailor: LoRA and QLoRA fine-tuning of Llama-family models on a CPU.
+///
+/// `import Tailor` brings in every public module: tensors and kernels, the tape,
+/// models and adapters, and the data layer.
+@_exported import TailorData
+@_exported import TailorModels
+@_exported import TailorTape
+@_exported import TailorTensor
