@@ -39,7 +39,7 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .target(name: "TailorTestSupport", dependencies: ["TailorTensor"], path: "Tests/TailorTestSupport"),
+        .target(name: "TailorTestSupport", dependencies: ["TailorTensor", "TailorTape"], path: "Tests/TailorTestSupport"),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorTapeTests", dependencies: ["TailorTape", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),

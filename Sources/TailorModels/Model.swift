@@ -1,0 +1,215 @@
+import Foundation
+import TailorTape
+import TailorTensor
+
+/// The seven linear layers of a Llama-family block, named as in Hugging Face checkpoints.
+public enum LinearKind: String, CaseIterable, Sendable, Codable {
+    case q = "q_proj", k = "k_proj", v = "v_proj", o = "o_proj"
+    case gate = "gate_proj", up = "up_proj", down = "down_proj"
+
+    /// `self_attn` or `mlp`.
+    public var group: String { [.q, .k, .v, .o].contains(self) ? "self_attn" : "mlp" }
+
+    /// The module path in layer `layer`, e.g. `model.layers.3.self_attn.q_proj`.
+    public func modulePath(layer: Int) -> String { "model.layers.\(layer).\(group).\(rawValue)" }
+}
+
+/// One linear layer: a (usually frozen) weight, an optional bias and an optional adapter.
+public final class LinearLayer: @unchecked Sendable {
+    public let kind: LinearKind
+    public let layer: Int
+    public let weight: Parameter  // [out, in]
+    public let bias: Parameter?   // [out]
+    public var lora: LoRAWeights?
+
+    init(kind: LinearKind, layer: Int, weight: Parameter, bias: Parameter?) {
+        self.kind = kind; self.layer = layer; self.weight = weight; self.bias = bias
+    }
+
+    public var inFeatures: Int { weight.value.shape[1] }
+    public var outFeatures: Int { weight.value.shape[0] }
+    public var modulePath: String { kind.modulePath(layer: layer) }
+}
+
+/// A pre-norm decoder block: attention and a SiLU-gated MLP, each with a residual.
+public final class TransformerBlock: @unchecked Sendable {
+    public let index: Int
+    public let inputNorm: Parameter
+    public let postAttentionNorm: Parameter
+    public let linears: [LinearKind: LinearLayer]
+
+    init(index: Int, inputNorm: Parameter, postAttentionNorm: Parameter, linears: [LinearKind: LinearLayer]) {
+        self.index = index; self.inputNorm = inputNorm; self.postAttentionNorm = postAttentionNorm; self.linears = linears
+    }
+
+    public subscript(_ kind: LinearKind) -> LinearLayer { linears[kind]! }
+
+    /// Every parameter of the block, adapters included.
+    public var parameters: [Parameter] {
+        var ps = [inputNorm, postAttentionNorm]
+        for kind in LinearKind.allCases {
+            let l = self[kind]
+            ps.append(l.weight)
+            if let b = l.bias { ps.append(b) }
+            if let lora = l.lora { ps += [lora.a, lora.b] }
+        }
+        return ps
+    }
+}
+
+/// Which activations the forward keeps for the backward.
+public enum CheckpointPolicy: Sendable, Equatable {
+    /// Keep every activation (fastest, most memory).
+    case none
+    /// Keep only each block's input; recompute the block in the backward.
+    case everyBlock
+    /// Keep only the input of each run of k blocks; recompute the run in the backward.
+    case every(Int)
+
+    var segmentLength: Int? {
+        switch self {
+        case .none: nil
+        case .everyBlock: 1
+        case .every(let k): max(1, k)
+        }
+    }
+}
+
+/// A Llama-family causal language model (Llama, Mistral, Qwen2) computed in fp32.
+public final class LlamaModel: @unchecked Sendable {
+    public let configuration: ModelConfiguration
+    public let embedding: Parameter  // [vocab, hidden]
+    public let blocks: [TransformerBlock]
+    public let finalNorm: Parameter  // [hidden]
+    /// The output projection `[vocab, hidden]`; the embedding itself when tied.
+    public let outputHead: Parameter
+    let rope: RoPECache
+
+    /// Loads a Hugging Face model folder (`config.json` + safetensors in f32, f16 or bf16).
+    public convenience init(folder: URL) throws {
+        let config = try ModelConfiguration(folder: folder)
+        let files = try WeightFiles(folder: folder)
+        try self.init(configuration: config) { name, shape in try files.tensor(name, shape: shape) }
+    }
+
+    /// Builds a model, asking `load(name, shape)` for each weight by its Hugging Face name.
+    public init(configuration c: ModelConfiguration, load: (String, [Int]) throws -> Tensor) throws {
+        configuration = c
+        let h = c.hiddenSize, q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, f = c.intermediateSize
+        func param(_ name: String, _ shape: [Int]) throws -> Parameter { Parameter(name, try load(name, shape)) }
+        embedding = try param("model.embed_tokens.weight", [c.vocabularySize, h])
+        var blocks: [TransformerBlock] = []
+        let shapes: [LinearKind: [Int]] = [.q: [q, h], .k: [kv, h], .v: [kv, h], .o: [h, q], .gate: [f, h], .up: [f, h], .down: [h, f]]
+        for i in 0..<c.layerCount {
+            var linears: [LinearKind: LinearLayer] = [:]
+            for kind in LinearKind.allCases {
+                let path = kind.modulePath(layer: i), shape = shapes[kind]!
+                let hasBias = ([.q, .k, .v].contains(kind) && c.attentionBias) || (kind.group == "mlp" && c.mlpBias)
+                    || (kind == .o && c.attentionBias && c.modelType == "llama")
+                let bias = hasBias ? try param(path + ".bias", [shape[0]]) : nil
+                linears[kind] = LinearLayer(kind: kind, layer: i, weight: try param(path + ".weight", shape), bias: bias)
+            }
+            blocks.append(TransformerBlock(
+                index: i, inputNorm: try param("model.layers.\(i).input_layernorm.weight", [h]),
+                postAttentionNorm: try param("model.layers.\(i).post_attention_layernorm.weight", [h]), linears: linears))
+        }
+        self.blocks = blocks
+        finalNorm = try param("model.norm.weight", [h])
+        outputHead = c.tieWordEmbeddings ? embedding : try param("lm_head.weight", [c.vocabularySize, h])
+        rope = RoPECache(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling)
+    }
+
+    /// Every base parameter by Hugging Face name (a tied head appears once, as the embedding).
+    public var baseParameters: [Parameter] {
+        var ps = [embedding]
+        for b in blocks {
+            ps += [b.inputNorm, b.postAttentionNorm]
+            for kind in LinearKind.allCases { ps.append(b[kind].weight); if let bias = b[kind].bias { ps.append(bias) } }
+        }
+        ps.append(finalNorm)
+        if outputHead !== embedding { ps.append(outputHead) }
+        return ps
+    }
+
+    /// Every linear layer that carries an adapter.
+    public var adaptedLayers: [LinearLayer] {
+        blocks.flatMap { b in LinearKind.allCases.compactMap { b[$0].lora == nil ? nil : b[$0] } }
+    }
+
+    /// The parameters that currently require gradients.
+    public var trainableParameters: [Parameter] {
+        (baseParameters + adaptedLayers.flatMap { [$0.lora!.a, $0.lora!.b] }).filter(\.requiresGrad)
+    }
+
+    /// The final normed hidden states `[rows·length, hidden]`.
+    ///
+    /// - Parameters:
+    ///   - checkpointing: which activations to keep for the backward.
+    ///   - dropoutSeed: fixes LoRA dropout masks for this step (nil: no dropout).
+    public func hiddenStates(_ tape: Tape, _ batch: Batch, checkpointing: CheckpointPolicy = .none, dropoutSeed: UInt64? = nil) -> Variable {
+        let c = configuration
+        let shape = AttentionShape(batch: batch.rows, seq: batch.length, heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim)
+        let firstKey = Attention.firstVisibleKeys(batch: batch.rows, seq: batch.length, segments: batch.segments, window: c.slidingWindow)
+        rope.reserve(Int(batch.positions.max() ?? 0) + 1)
+        var x = tape.embedding(batch.tokens, table: embedding)  // [N, hidden]
+        let run = { (tape: Tape, x: Variable, range: Range<Int>) -> Variable in
+            var x = x
+            for i in range {
+                x = self.block(tape, x, self.blocks[i], batch: batch, shape: shape, firstKey: firstKey, dropoutSeed: dropoutSeed)
+            }
+            return x
+        }
+        if let k = checkpointing.segmentLength {
+            for start in stride(from: 0, to: blocks.count, by: k) {
+                let range = start..<min(blocks.count, start + k)
+                let trainable = range.contains { blocks[$0].parameters.contains(where: \.requiresGrad) }
+                x = tape.checkpoint(x, trainable: trainable) { tape, x in run(tape, x, range) }
+            }
+        } else {
+            x = run(tape, x, 0..<blocks.count)
+        }
+        return tape.rmsNorm(x, weight: finalNorm, eps: c.rmsNormEps)
+    }
+
+    /// One decoder block on x `[N, hidden]`.
+    func block(_ tape: Tape, _ x: Variable, _ b: TransformerBlock, batch: Batch, shape: AttentionShape,
+               firstKey: [Int32], dropoutSeed: UInt64?) -> Variable {
+        let c = configuration
+        func linear(_ input: Variable, _ kind: LinearKind) -> Variable {
+            let l = b[kind]
+            let seed = dropoutSeed.map { $0 &+ UInt64(b.index * LinearKind.allCases.count + LinearKind.allCases.firstIndex(of: kind)!) &* 0x2545_F491_4F6C_DD1D }
+            return tape.linear(input, weight: l.weight, bias: l.bias, lora: l.lora, dropoutSeed: seed)
+        }
+        let n1 = tape.rmsNorm(x, weight: b.inputNorm, eps: c.rmsNormEps)
+        let q = tape.rope(linear(n1, .q), heads: c.headCount, headDim: c.headDim, positions: batch.positions, cache: rope)
+        let k = tape.rope(linear(n1, .k), heads: c.kvHeadCount, headDim: c.headDim, positions: batch.positions, cache: rope)
+        let v = linear(n1, .v)
+        let attn = tape.attention(q, k, v, shape: shape, firstKey: firstKey)
+        let h = tape.add(x, linear(attn, .o))
+        let n2 = tape.rmsNorm(h, weight: b.postAttentionNorm, eps: c.rmsNormEps)
+        let mlp = linear(tape.swiglu(linear(n2, .gate), linear(n2, .up)), .down)
+        return tape.add(h, mlp)
+    }
+
+    /// The training loss: cross-entropy of every target, the sum divided by `normalizer`
+    /// (default: the batch's trained-token count, i.e. the mean over the batch's tokens).
+    public func loss(_ tape: Tape, _ batch: Batch, checkpointing: CheckpointPolicy = .none,
+                     dropoutSeed: UInt64? = nil, normalizer: Float? = nil) -> LossOutput {
+        let h = hiddenStates(tape, batch, checkpointing: checkpointing, dropoutSeed: dropoutSeed)
+        return tape.crossEntropy(h, weight: outputHead, labels: batch.targets, normalizer: normalizer)
+    }
+
+    /// Logits `[rows·length, vocab]` without gradients.
+    public func logits(_ batch: Batch) -> Tensor {
+        let tape = Tape(recording: false)
+        return tape.logits(hiddenStates(tape, batch), weight: outputHead)
+    }
+
+    /// `log p(ids[i+1] | ids[0…i])` for i in 0..<n−1.
+    public func logProbabilities(_ ids: [Int]) -> [Float] {
+        guard ids.count > 1 else { return [] }
+        let batch = Batch(sequences: [ids])
+        let l = logits(batch)
+        return Array(CrossEntropy.logProbabilities(logits: l.pointer, labels: batch.targets, vocab: configuration.vocabularySize).dropLast())
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import TailorTensor
+
+/// The safetensors weights of a Hugging Face model folder: `model.safetensors`, or the shards
+/// named by `model.safetensors.index.json`.
+public final class WeightFiles: @unchecked Sendable {
+    private var files: [String: SafetensorsFile] = [:]  // tensor name → file
+    public let folder: URL
+
+    public init(folder: URL) throws {
+        self.folder = folder
+        let fm = FileManager.default
+        let single = folder.appendingPathComponent("model.safetensors")
+        let index = folder.appendingPathComponent("model.safetensors.index.json")
+        if fm.fileExists(atPath: index.path) {
+            guard let data = fm.contents(atPath: index.path),
+                  let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let map = obj["weight_map"] as? [String: Any]
+            else { throw TailorError("\(index.path): not a safetensors index (needs a \"weight_map\" object)") }
+            var opened: [String: SafetensorsFile] = [:]
+            for (tensor, fileAny) in map {
+                guard let file = fileAny as? String, !file.contains("/"), !file.hasPrefix(".") else {
+                    throw TailorError("\(index.path): weight_map[\(tensor)] is not a file name in the folder")
+                }
+                if opened[file] == nil { opened[file] = try SafetensorsFile(url: folder.appendingPathComponent(file)) }
+                guard opened[file]!.entries[tensor] != nil else {
+                    throw TailorError("\(folder.appendingPathComponent(file).path): no tensor \(tensor) (named by \(index.lastPathComponent))")
+                }
+                files[tensor] = opened[file]
+            }
+        } else if fm.fileExists(atPath: single.path) {
+            let f = try SafetensorsFile(url: single)
+            for name in f.entries.keys { files[name] = f }
+        } else {
+            throw TailorError("\(folder.path): no model.safetensors or model.safetensors.index.json")
+        }
+    }
+
+    /// Every tensor name.
+    public var names: [String] { Array(files.keys) }
+
+    public func contains(_ name: String) -> Bool { files[name] != nil }
+
+    /// The header entry of a tensor.
+    public func entry(_ name: String) throws -> SafetensorsFile.Entry {
+        guard let f = files[name] else { throw TailorError("\(folder.path): missing tensor \(name)") }
+        return try f.entry(name)
+    }
+
+    /// A tensor as fp32, checked against the expected shape.
+    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        guard let f = files[name] else { throw TailorError("\(folder.path): missing tensor \(name)") }
+        let e = try f.entry(name)
+        guard e.shape == shape else {
+            throw TailorError("\(f.url.path): tensor \(name) has shape \(e.shape), config.json implies \(shape)")
+        }
+        return try f.tensor(name)
+    }
+
+    /// The dtypes present, with tensor counts.
+    public var dtypeCounts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for (name, f) in files { if let e = f.entries[name] { counts[e.dtype.rawValue, default: 0] += 1 } }
+        return counts
+    }
+}

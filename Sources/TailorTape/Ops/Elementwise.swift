@@ -1,0 +1,28 @@
+import TailorTensor
+
+extension Tape {
+    /// `silu(gate) * up`, elementwise. gate, up, out: same shape.
+    public func swiglu(_ gate: Variable, _ up: Variable) -> Variable {
+        precondition(gate.shape == up.shape, "swiglu: gate \(gate.shape) vs up \(up.shape)")
+        let h = Tensor(uninitialized: gate.shape)
+        SwiGLU.forward(gate: gate.value.pointer, up: up.value.pointer, h: h.pointer, count: h.count)
+        let (g, u) = (gate.value, up.value)
+        return record(h, needsGradient: needsGradient(gate, up)) { dh, tape in
+            SwiGLU.backward(dh: dh.pointer, gate: g.pointer, up: u.pointer,
+                            dGate: tape.gradientBuffer(of: gate)?.pointer, dUp: tape.gradientBuffer(of: up)?.pointer,
+                            count: h.count)
+        }
+    }
+
+    /// `a + b`, elementwise (the residual connection).
+    public func add(_ a: Variable, _ b: Variable) -> Variable {
+        precondition(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
+        let out = Tensor(uninitialized: a.shape)
+        Elementwise.add(a.value.pointer, b.value.pointer, out.pointer, count: out.count)
+        return record(out, needsGradient: needsGradient(a, b)) { d, tape in
+            for x in [a, b] {
+                if let g = tape.gradientBuffer(of: x) { Elementwise.accumulate(d.pointer, into: g.pointer, count: g.count) }
+            }
+        }
+    }
+}

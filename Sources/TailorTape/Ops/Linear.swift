@@ -1,0 +1,97 @@
+import TailorTensor
+
+/// A low-rank adapter on one linear layer: `ΔW = scale · B · A` (PEFT layout).
+public final class LoRAWeights: @unchecked Sendable {
+    /// `[rank, in]`
+    public let a: Parameter
+    /// `[out, rank]`
+    public let b: Parameter
+    /// `alpha / rank`, or `alpha / √rank` with rsLoRA.
+    public let scale: Float
+    /// Dropout probability on the adapter's input only (the base path sees the undropped input).
+    public let dropout: Float
+
+    public init(a: Parameter, b: Parameter, scale: Float, dropout: Float) {
+        precondition(a.value.shape.count == 2 && b.value.shape.count == 2 && a.value.shape[0] == b.value.shape[1],
+                     "LoRA: A \(a.value.shape) and B \(b.value.shape) do not chain")
+        self.a = a; self.b = b; self.scale = scale; self.dropout = dropout
+    }
+
+    public var rank: Int { a.value.shape[0] }
+}
+
+extension Tape {
+    /// `y = x·Wᵀ + bias + scale · (dropout(x)·Aᵀ)·Bᵀ`.
+    ///
+    /// x: `[rows, in]`, weight: `[out, in]`, bias: `[out]`, y: `[rows, out]`. The weight gets a
+    /// gradient only when it requires one (full fine-tuning); a frozen base never does.
+    /// `dropoutSeed` fixes the LoRA dropout mask (nil: no dropout, as in evaluation).
+    public func linear(
+        _ x: Variable, weight: Parameter, bias: Parameter? = nil, lora: LoRAWeights? = nil, dropoutSeed: UInt64? = nil
+    ) -> Variable {
+        let rows = x.shape[0], inDim = x.shape[1], outDim = weight.value.shape[0]
+        precondition(weight.value.shape == [outDim, inDim], "linear \(weight.name): weight \(weight.value.shape) vs input \(x.shape)")
+        let w = weight.value
+        let y = Tensor(uninitialized: [rows, outDim])  // [rows, out]
+        MatMul.forward(x.value.pointer, w.pointer, y.pointer, m: rows, n: outDim, k: inDim, transA: false, transB: true)
+        if let bias { for r in 0..<rows { Elementwise.accumulate(bias.value.pointer, into: y.pointer + r * outDim, count: outDim) } }
+
+        var t: Tensor?  // [rows, rank] = dropout(x)·Aᵀ, kept for dB
+        let dropP = (lora?.dropout ?? 0) > 0 ? lora?.dropout : nil
+        let seed = dropoutSeed
+        if let lora {
+            let r = lora.rank
+            let xd = (dropP != nil && seed != nil) ? Self.dropped(x.value, p: dropP!, seed: seed!) : x.value  // [rows, in]
+            let tt = Tensor(uninitialized: [rows, r])
+            MatMul.forward(xd.pointer, lora.a.value.pointer, tt.pointer, m: rows, n: r, k: inDim, transA: false, transB: true)
+            BLAS.gemm(transB: true, m: rows, n: outDim, k: r, alpha: lora.scale, a: tt.pointer, lda: r,
+                      b: lora.b.value.pointer, ldb: r, beta: 1, c: y.pointer, ldc: outDim)
+            t = tt
+        }
+        let needs = needsGradient([x], parameters: [weight, bias, lora?.a, lora?.b])
+        let xv = x.value
+        return record(y, needsGradient: needs) { dy, tape in
+            // in the forward pass this was: y = x Wᵀ + b + s·(xd Aᵀ) Bᵀ
+            let dx = tape.gradientBuffer(of: x)  // [rows, in]
+            if let dx { MatMul.backward(dy.pointer, xv.pointer, w.pointer, dA: dx.pointer, dB: nil, m: rows, n: outDim, k: inDim, transA: false, transB: true) }
+            if weight.requiresGrad {
+                MatMul.backward(dy.pointer, xv.pointer, w.pointer, dA: nil, dB: weight.gradientBuffer().pointer, m: rows, n: outDim, k: inDim, transA: false, transB: true)
+            }
+            if let bias, bias.requiresGrad {
+                let db = bias.gradientBuffer()  // [out]
+                for r in 0..<rows { Elementwise.accumulate(dy.pointer + r * outDim, into: db.pointer, count: outDim) }
+            }
+            guard let lora, let t else { return }
+            let r = lora.rank
+            if lora.b.requiresGrad {  // dB[out, r] += s · dyᵀ t
+                BLAS.gemm(transA: true, m: outDim, n: r, k: rows, alpha: lora.scale, a: dy.pointer, lda: outDim,
+                          b: t.pointer, ldb: r, beta: 1, c: lora.b.gradientBuffer().pointer, ldc: r)
+            }
+            guard lora.a.requiresGrad || dx != nil else { return }
+            let dt = Tensor(uninitialized: [rows, r])  // [rows, r] = s · dy B
+            BLAS.gemm(m: rows, n: r, k: outDim, alpha: lora.scale, a: dy.pointer, lda: outDim,
+                      b: lora.b.value.pointer, ldb: r, c: dt.pointer, ldc: r)
+            let xd = (dropP != nil && seed != nil) ? Self.dropped(xv, p: dropP!, seed: seed!) : xv
+            if lora.a.requiresGrad {  // dA[r, in] += dtᵀ xd
+                BLAS.gemm(transA: true, m: r, n: inDim, k: rows, a: dt.pointer, lda: r, b: xd.pointer, ldb: inDim,
+                          beta: 1, c: lora.a.gradientBuffer().pointer, ldc: inDim)
+            }
+            if let dx {
+                if let p = dropP, let seed {  // dx += mask ⊙ (dt A) / (1 − p)
+                    let dxd = Tensor(uninitialized: [rows, inDim])
+                    MatMul.forward(dt.pointer, lora.a.value.pointer, dxd.pointer, m: rows, n: inDim, k: r, transA: false, transB: false)
+                    let masked = Self.dropped(dxd, p: p, seed: seed)
+                    Elementwise.accumulate(masked.pointer, into: dx.pointer, count: dx.count)
+                } else {
+                    MatMul.forward(dt.pointer, lora.a.value.pointer, dx.pointer, m: rows, n: inDim, k: r, transA: false, transB: false, accumulate: true)
+                }
+            }
+        }
+    }
+
+    static func dropped(_ x: Tensor, p: Float, seed: UInt64) -> Tensor {
+        let out = Tensor(uninitialized: x.shape)
+        Dropout.apply(x.pointer, out.pointer, count: x.count, p: p, seed: seed)
+        return out
+    }
+}

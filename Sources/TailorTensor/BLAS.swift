@@ -1,0 +1,110 @@
+import COpenBLAS
+import Dispatch
+import Foundation
+
+/// The one place that calls BLAS. Matrices are row-major; `lda`/`ldb`/`ldc` are row strides,
+/// so sub-matrices (one attention head inside a `[tokens, heads·dim]` buffer) need no copy.
+public enum BLAS {
+    /// `C[m, n] = alpha · op(A) · op(B) + beta · C`, with `op(X) = Xᵀ` when the flag is set.
+    ///
+    /// `A` is `[m, k]` (or `[k, m]` when `transA`), `B` is `[k, n]` (or `[n, k]` when `transB`).
+    @inlinable
+    public static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            // BLAS leaves C untouched-but-scaled; make that explicit for beta = 0.
+            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `y += alpha · x` over `n` contiguous elements.
+    @inlinable
+    public static func axpy(_ n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
+    }
+
+    /// `x · y` over `n` contiguous elements.
+    @inlinable
+    public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+        cblas_sdot(Int32(n), x, 1, y, 1)
+    }
+
+    /// The number of threads OpenBLAS uses for one call.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// Runs `body` with BLAS single-threaded, for loops that already run one BLAS call per core.
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        let saved = threads
+        if saved == 1 { return try body() }
+        threads = 1
+        defer { threads = saved }
+        return try body()
+    }
+
+    /// Plain triple-loop `gemm` with the same contract, for tests of the fast path.
+    public static func gemmReference(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Double = 0
+                for p in 0..<k {
+                    let av = transA ? a[p * lda + i] : a[i * lda + p]
+                    let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
+                    s += Double(av) * Double(bv)
+                }
+                let old = beta == 0 ? 0 : beta * c[i * ldc + j]
+                c[i * ldc + j] = alpha * Float(s) + old
+            }
+        }
+    }
+}
+
+/// Data-parallel loops over index ranges, one closure call per chunk (never per element).
+public enum Parallel {
+    /// The number of worker threads our own loops use (the machine's active cores).
+    public nonisolated(unsafe) static var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Calls `body(range)` on disjoint chunks covering `0..<count`, in parallel when worth it.
+    ///
+    /// `minChunk` keeps tiny loops on one thread, where a thread hop costs more than the work.
+    public static func forEachChunk(
+        _ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void
+    ) {
+        if count <= 0 { return }
+        let chunks = min(workers, max(1, count / max(1, minChunk)))
+        if chunks <= 1 { body(0..<count); return }
+        let per = (count + chunks - 1) / chunks
+        // Chunks touch disjoint memory by contract; the box only silences the Sendable check
+        // on the raw pointers the body captures.
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let lo = c * per, hi = min(count, lo + per)
+                if lo < hi { box.value(lo..<hi) }
+            }
+        }
+    }
+}
+
+
+/// Wraps a value that is shared across threads under a contract the compiler cannot check.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,206 @@
+import Foundation
+
+/// The dimensions of one attention call.
+public struct AttentionShape: Sendable, Equatable {
+    public var batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int
+    public init(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int) {
+        precondition(heads % kvHeads == 0, "attention: \(heads) heads not a multiple of \(kvHeads) kv heads")
+        self.batch = batch; self.seq = seq; self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim
+    }
+    var rows: Int { batch * seq }
+    var queryWidth: Int { heads * headDim }
+    var kvWidth: Int { kvHeads * headDim }
+}
+
+/// Causal scaled-dot-product attention with GQA/MQA, segment isolation and an optional sliding
+/// window, tiled over query blocks. The forward keeps only the output and the row log-sum-exp;
+/// the backward recomputes the probabilities tile by tile (no `[T, T]` tensor per layer is kept).
+///
+/// Query head h reads kv head `h / (heads / kvHeads)`. Query row q sees key k iff
+/// `firstKey[q] <= k <= q`; ``firstVisibleKeys(batch:seq:segments:window:)`` builds `firstKey`.
+public enum Attention {
+    /// Query rows per tile: bounds the scratch to `tile × seq` floats per worker.
+    public static let queryTile = 64
+
+    /// The first key each query may see `[batch·seq]`: the start of its segment (packed rows,
+    /// segments are contiguous runs of equal ids) and, with a window W, `q − W + 1`.
+    public static func firstVisibleKeys(batch: Int, seq: Int, segments: [Int32]?, window: Int?) -> [Int32] {
+        var first = [Int32](repeating: 0, count: batch * seq)
+        for b in 0..<batch {
+            var start = 0
+            for t in 0..<seq {
+                let i = b * seq + t
+                if let segments, t > 0, segments[i] != segments[i - 1] { start = t }
+                var f = start
+                if let window { f = max(f, t - window + 1) }
+                first[i] = Int32(f)
+            }
+        }
+        return first
+    }
+
+    /// out: `[batch·seq, heads·D]`; lse: `[batch, heads, seq]`. q: `[batch·seq, heads·D]`,
+    /// k, v: `[batch·seq, kvHeads·D]`.
+    public static func forward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
+        shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>
+    ) {
+        precondition(firstKey.count == s.rows, "attention: firstKey has \(firstKey.count) rows, want \(s.rows)")
+        forEachGroup(s) { b, kvh, scratch in
+            let scores = scratch.0
+            forEachTile(s, b: b, kvh: kvh, firstKey: firstKey) { h, q0, q1, kLo in
+                let tq = q1 - q0, nk = q1 - kLo
+                let qRows = q + (b * s.seq + q0) * s.queryWidth + h * s.headDim
+                let kRows = k + (b * s.seq + kLo) * s.kvWidth + kvh * s.headDim
+                let vRows = v + (b * s.seq + kLo) * s.kvWidth + kvh * s.headDim
+                // scores[tq, nk] = scale · Q Kᵀ
+                BLAS.gemm(transB: true, m: tq, n: nk, k: s.headDim, alpha: scale(s),
+                          a: qRows, lda: s.queryWidth, b: kRows, ldb: s.kvWidth, c: scores, ldc: nk)
+                for i in 0..<tq {
+                    let qi = q0 + i, row = scores + i * nk
+                    let lo = Int(firstKey[b * s.seq + qi]) - kLo, hi = qi - kLo  // valid j in lo...hi
+                    var m = -Float.infinity
+                    for j in lo...hi { m = max(m, row[j]) }
+                    var sum: Float = 0
+                    for j in 0..<nk {
+                        if j < lo || j > hi { row[j] = 0; continue }
+                        let e = expf(row[j] - m)
+                        row[j] = e; sum += e
+                    }
+                    let inv = 1 / sum
+                    for j in lo...hi { row[j] *= inv }
+                    lse[(b * s.heads + h) * s.seq + qi] = m + logf(sum)
+                }
+                // out[tq, D] = P V
+                BLAS.gemm(m: tq, n: s.headDim, k: nk, a: scores, lda: nk, b: vRows, ldb: s.kvWidth,
+                          c: out + (b * s.seq + q0) * s.queryWidth + h * s.headDim, ldc: s.queryWidth)
+            }
+        }
+    }
+
+    /// Accumulates dq, dk, dv (each may be nil) from dOut `[batch·seq, heads·D]`.
+    ///
+    /// Per tile: P = exp(scale·QKᵀ − lse); dP = dO Vᵀ; dS = P ⊙ (dP − rowsum(dO ⊙ O));
+    /// dQ += scale·dS K; dK += scale·dSᵀ Q; dV += Pᵀ dO.
+    public static func backward(
+        dOut: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        out: UnsafePointer<Float>, lse: UnsafePointer<Float>,
+        dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
+        shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>
+    ) {
+        if dq == nil && dk == nil && dv == nil { return }
+        forEachGroup(s) { b, kvh, scratch in
+            let p = scratch.0, ds = scratch.1
+            forEachTile(s, b: b, kvh: kvh, firstKey: firstKey) { h, q0, q1, kLo in
+                let tq = q1 - q0, nk = q1 - kLo
+                let qOff = (b * s.seq + q0) * s.queryWidth + h * s.headDim
+                let kvOff = (b * s.seq + kLo) * s.kvWidth + kvh * s.headDim
+                BLAS.gemm(transB: true, m: tq, n: nk, k: s.headDim, alpha: scale(s),
+                          a: q + qOff, lda: s.queryWidth, b: k + kvOff, ldb: s.kvWidth, c: p, ldc: nk)
+                // dP[tq, nk] = dO Vᵀ
+                BLAS.gemm(transB: true, m: tq, n: nk, k: s.headDim,
+                          a: dOut + qOff, lda: s.queryWidth, b: v + kvOff, ldb: s.kvWidth, c: ds, ldc: nk)
+                for i in 0..<tq {
+                    let qi = q0 + i, pr = p + i * nk, dr = ds + i * nk
+                    let lo = Int(firstKey[b * s.seq + qi]) - kLo, hi = qi - kLo
+                    let l = lse[(b * s.heads + h) * s.seq + qi]
+                    let rowOff = qOff + i * s.queryWidth
+                    let d = BLAS.dot(s.headDim, dOut + rowOff, out + rowOff)
+                    for j in 0..<nk {
+                        if j < lo || j > hi { pr[j] = 0; dr[j] = 0; continue }
+                        let pj = expf(pr[j] - l)
+                        pr[j] = pj
+                        dr[j] = pj * (dr[j] - d)
+                    }
+                }
+                if let dq {
+                    BLAS.gemm(m: tq, n: s.headDim, k: nk, alpha: scale(s), a: ds, lda: nk,
+                              b: k + kvOff, ldb: s.kvWidth, beta: 1, c: dq + qOff, ldc: s.queryWidth)
+                }
+                if let dk {
+                    BLAS.gemm(transA: true, m: nk, n: s.headDim, k: tq, alpha: scale(s), a: ds, lda: nk,
+                              b: q + qOff, ldb: s.queryWidth, beta: 1, c: dk + kvOff, ldc: s.kvWidth)
+                }
+                if let dv {
+                    BLAS.gemm(transA: true, m: nk, n: s.headDim, k: tq, a: p, lda: nk,
+                              b: dOut + qOff, ldb: s.queryWidth, beta: 1, c: dv + kvOff, ldc: s.kvWidth)
+                }
+            }
+        }
+    }
+
+    /// Plain reference: materialises full `[T, T]` probabilities per head. For tests.
+    public static func forwardReference(
+        q: [Float], k: [Float], v: [Float], shape s: AttentionShape, firstKey: [Int32]
+    ) -> [Float] {
+        var out = [Float](repeating: 0, count: s.rows * s.queryWidth)
+        let rep = s.heads / s.kvHeads
+        for b in 0..<s.batch {
+            for h in 0..<s.heads {
+                let kvh = h / rep
+                for qi in 0..<s.seq {
+                    let lo = Int(firstKey[b * s.seq + qi])
+                    var w = [Double](repeating: 0, count: s.seq)
+                    for kj in lo...qi {
+                        var dot: Double = 0
+                        for d in 0..<s.headDim {
+                            dot += Double(q[(b * s.seq + qi) * s.queryWidth + h * s.headDim + d])
+                                * Double(k[(b * s.seq + kj) * s.kvWidth + kvh * s.headDim + d])
+                        }
+                        w[kj] = dot / Double(s.headDim).squareRoot()
+                    }
+                    let m = w[lo...qi].max()!
+                    var sum: Double = 0
+                    for kj in lo...qi { w[kj] = exp(w[kj] - m); sum += w[kj] }
+                    for d in 0..<s.headDim {
+                        var acc: Double = 0
+                        for kj in lo...qi { acc += w[kj] / sum * Double(v[(b * s.seq + kj) * s.kvWidth + kvh * s.headDim + d]) }
+                        out[(b * s.seq + qi) * s.queryWidth + h * s.headDim + d] = Float(acc)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private static func scale(_ s: AttentionShape) -> Float { 1 / Float(s.headDim).squareRoot() }
+
+    /// Runs `body(b, kvHead, scratch)` for every (batch row, kv head) group — each group owns its
+    /// dk/dv rows, so groups can run in parallel with single-threaded BLAS inside.
+    private static func forEachGroup(
+        _ s: AttentionShape,
+        _ body: (Int, Int, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) -> Void
+    ) {
+        let groups = s.batch * s.kvHeads
+        let scratchCount = min(queryTile, s.seq) * s.seq
+        func run(_ range: Range<Int>) {
+            let a = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            defer { a.deallocate(); b.deallocate() }
+            for g in range { body(g / s.kvHeads, g % s.kvHeads, (a, b)) }
+        }
+        if groups >= Parallel.workers && Parallel.workers > 1 {
+            BLAS.singleThreaded { Parallel.forEachChunk(groups) { run($0) } }
+        } else {
+            run(0..<groups)
+        }
+    }
+
+    /// Runs `body(head, q0, q1, kLo)` for each query head of the group and each query tile.
+    private static func forEachTile(
+        _ s: AttentionShape, b: Int, kvh: Int, firstKey: UnsafeBufferPointer<Int32>,
+        _ body: (Int, Int, Int, Int) -> Void
+    ) {
+        let rep = s.heads / s.kvHeads
+        for h in (kvh * rep)..<((kvh + 1) * rep) {
+            var q0 = 0
+            while q0 < s.seq {
+                let q1 = min(s.seq, q0 + queryTile)
+                // firstKey is non-decreasing along a row, so the tile's first row bounds it.
+                body(h, q0, q1, Int(firstKey[b * s.seq + q0]))
+                q0 = q1
+            }
+        }
+    }
+}
