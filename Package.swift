@@ -44,5 +44,6 @@ let package = Package(
         .testTarget(name: "TailorTapeTests", dependencies: ["TailorTape", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData"]),
+        .testTarget(name: "TailorCLITests", dependencies: ["TailorCLI", "TailorTestSupport"]),
     ]
 )

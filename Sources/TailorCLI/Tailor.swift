@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Tailor
+
+@main
+struct TailorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tailor",
+        abstract: "Fine-tune Llama-family models with LoRA on a CPU.",
+        subcommands: [ScoreCommand.self, InspectCommand.self]
+    )
+}
+
+/// Runs `body`, turning Tailor's input errors into a message on stderr and exit code 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as TailorError {
+        FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// A JSON text for the value (objects keep the given key order).
+func json(_ value: Any) -> String {
+    switch value {
+    case let pairs as [(String, Any)]:
+        return "{" + pairs.map { "\(json($0.0)): \(json($0.1))" }.joined(separator: ", ") + "}"
+    case let dict as [String: Any]:
+        return json(dict.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    case let s as String:
+        let data = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+    case let b as Bool: return b ? "true" : "false"
+    case let i as Int: return String(i)
+    case let f as Float: return f.isFinite ? "\(f)" : "null"
+    case let d as Double: return d.isFinite ? "\(d)" : "null"
+    case let a as [Any]: return "[" + a.map(json).joined(separator: ", ") + "]"
+    case is NSNull: return "null"
+    default: return "\"\(value)\""
+    }
+}
