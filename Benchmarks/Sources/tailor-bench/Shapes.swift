@@ -1,0 +1,51 @@
+import Foundation
+import Tailor
+
+/// Named model shapes for benchmarks (random weights; no downloads).
+struct BenchShape {
+    let name: String
+    let hidden: Int, layers: Int, heads: Int, kvHeads: Int, intermediate: Int, vocab: Int, tied: Bool
+
+    static let all: [BenchShape] = [
+        BenchShape(name: "tiny", hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 160, vocab: 256, tied: true),
+        BenchShape(name: "smollm-135m", hidden: 576, layers: 30, heads: 9, kvHeads: 3, intermediate: 1536, vocab: 49152, tied: true),
+        BenchShape(name: "smollm-360m", hidden: 960, layers: 32, heads: 15, kvHeads: 5, intermediate: 2560, vocab: 49152, tied: true),
+        BenchShape(name: "tinyllama-1.1b", hidden: 2048, layers: 22, heads: 32, kvHeads: 4, intermediate: 5632, vocab: 32000, tied: false),
+    ]
+
+    var configJSON: String {
+        """
+        {"model_type": "llama", "hidden_size": \(hidden), "intermediate_size": \(intermediate),
+         "num_hidden_layers": \(layers), "num_attention_heads": \(heads), "num_key_value_heads": \(kvHeads),
+         "vocab_size": \(vocab), "rms_norm_eps": 1e-5, "rope_theta": 100000, "max_position_embeddings": 8192,
+         "tie_word_embeddings": \(tied)}
+        """
+    }
+
+    /// A model with random weights (std ≈ 0.02, norms 1).
+    func makeModel(seed: UInt64) throws -> LlamaModel {
+        let config = try ModelConfiguration(json: Data(configJSON.utf8), source: "\(name) shape")
+        var rng = SeededGenerator(seed: seed)
+        return try LlamaModel(configuration: config) { name, shape in
+            let t = Tensor(uninitialized: shape)
+            if name.hasSuffix("norm.weight") {
+                t.pointer.update(repeating: 1, count: t.count)
+            } else {
+                for i in 0..<t.count { t[i] = rng.uniform(-0.035, 0.035) }
+            }
+            return t
+        }
+    }
+
+    /// Matmul FLOPs of one token through the frozen linear layers and the head, forward only (2·N).
+    var forwardLinearFLOPsPerToken: Double {
+        let hd = hidden / heads
+        let perLayer = hidden * (heads * hd) * 2 + hidden * (kvHeads * hd) * 2 + 3 * hidden * intermediate
+        return 2 * Double(layers * perLayer + vocab * hidden)
+    }
+
+    /// Attention score and value FLOPs of one token at sequence length T (causal: half the square).
+    func attentionFLOPsPerToken(seq: Int) -> Double {
+        2 * 2 * Double(layers * heads * (hidden / heads)) * Double(seq) / 2
+    }
+}
