@@ -6,6 +6,8 @@ import PackageDescription
 //             → TailorTape (reverse-mode tape, differentiable ops, checkpointing)
 //             → TailorModels (configs, Llama-family models, LoRA, adapters)
 //   TailorData (tokenizers, chat templates, JSONL) depends on Foundation only.
+//   TailorOptim (optimizers, schedules, clipping) → TailorTape.
+//   TailorTrain (the trainer, checkpoints, metrics) → TailorModels, TailorData, TailorOptim.
 //   Tailor re-exports the public modules; TailorCLI is the thin `tailor` command.
 let package = Package(
     name: "Tailor",
@@ -30,7 +32,9 @@ let package = Package(
         .target(name: "TailorTape", dependencies: ["TailorTensor"]),
         .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorTape"]),
         .target(name: "TailorData"),
-        .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData"]),
+        .target(name: "TailorOptim", dependencies: ["TailorTensor", "TailorTape"]),
+        .target(name: "TailorTrain", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData", "TailorOptim"]),
+        .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData", "TailorOptim", "TailorTrain"]),
 
         // MARK: Command line
         .executableTarget(
@@ -44,6 +48,8 @@ let package = Package(
         .testTarget(name: "TailorTapeTests", dependencies: ["TailorTape", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData"]),
+        .testTarget(name: "TailorOptimTests", dependencies: ["TailorOptim", "TailorTestSupport"]),
+        .testTarget(name: "TailorTrainTests", dependencies: ["TailorTrain", "TailorTestSupport"]),
         .testTarget(name: "TailorCLITests", dependencies: ["TailorCLI", "TailorTestSupport"]),
     ]
 )

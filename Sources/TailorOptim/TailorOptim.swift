@@ -1,0 +1,2 @@
+/// Optimizers, learning-rate schedules and gradient clipping.
+public enum TailorOptim {}

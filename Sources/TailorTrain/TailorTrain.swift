@@ -1,0 +1,2 @@
+/// The trainer: configuration, training loop, evaluation, checkpoints and metrics.
+public enum TailorTrain {}
