@@ -1,2 +1,0 @@
-/// The trainer: configuration, training loop, evaluation, checkpoints and metrics.
-public enum TailorTrain {}

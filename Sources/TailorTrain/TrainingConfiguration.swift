@@ -1,0 +1,76 @@
+import Foundation
+
+/// Everything that defines a training run. Every field has a default that follows common
+/// practice; the `tailor train` flags and a YAML `--config` file set the same fields (YAML keys
+/// are the flag names without dashes, e.g. `max-seq: 512`).
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    // MARK: Inputs and outputs
+    /// Hugging Face model folder.
+    public var model: String = ""
+    /// A `.jsonl` file or a folder with `train.jsonl` (+ `valid.jsonl`).
+    public var data: String = ""
+    /// A separate validation `.jsonl`.
+    public var validData: String? = nil
+    /// Output folder: adapter, checkpoints, metrics, plot.
+    public var output: String = "tailor-output"
+    /// Dataset format override (`text`, `completion`, `chat`, `alpaca`); nil: detect per file.
+    public var format: String? = nil
+    /// `completions` (assistant turns only) or `all`.
+    public var mask: String = "completions"
+    /// Tokens per example; longer ones are cut (the start is kept).
+    public var maxSeq: Int = 1024
+    /// Pack several examples into each row of `maxSeq` tokens.
+    public var pack: Bool = false
+    /// Share of the training set held out for validation when there is no validation file.
+    public var validSplit: Double = 0.05
+
+    // MARK: Adapter
+    public var rank: Int = 8
+    public var alpha: Double = 16
+    public var dropout: Double = 0.05
+    public var rslora: Bool = false
+    /// `all-linear` or a comma-separated list such as `q_proj,v_proj`.
+    public var targets: String = "all-linear"
+    /// Layers to adapt: nil = all; `"0-3,8"` style ranges, or `last:N`.
+    public var layers: String? = nil
+    /// Start from an existing PEFT adapter folder instead of a fresh one.
+    public var adapter: String? = nil
+    /// Train every weight instead of an adapter (small models only).
+    public var full: Bool = false
+
+    // MARK: Optimisation
+    /// `adamw`, `adam`, `sgd` or `adafactor`.
+    public var optimizer: String = "adamw"
+    public var lr: Double = 2e-4
+    public var momentum: Double = 0.9
+    public var weightDecay: Double = 0.0
+    /// `constant`, `linear` or `cosine`.
+    public var schedule: String = "cosine"
+    /// Warm-up steps.
+    public var warmup: Int = 0
+    public var minLR: Double = 0
+    /// Rows per micro-batch.
+    public var batchSize: Int = 4
+    /// Micro-batches per optimizer step (weighted by trained tokens).
+    public var gradAccum: Int = 1
+    /// Optimizer steps; nil: `epochs` passes over the data.
+    public var steps: Int? = nil
+    public var epochs: Int = 1
+    /// Global gradient-norm clip; 0 = off.
+    public var clip: Double = 1.0
+    /// `none`, `blocks` or `every:K`.
+    public var checkpointing: String = "blocks"
+    public var seed: UInt64 = 0
+
+    // MARK: Evaluation and checkpoints
+    /// Validate every N steps (0 = only at the end).
+    public var evalEvery: Int = 50
+    /// Save a checkpoint every N steps (0 = never).
+    public var saveEvery: Int = 100
+    /// Periodic checkpoints kept (the best is kept as well).
+    public var keep: Int = 3
+    /// Stop after this many evaluations without a better validation loss (0 = never).
+    public var earlyStop: Int = 0
+
+    public init() {}
+}
