@@ -119,3 +119,21 @@ struct FeatureCase: CustomTestStringConvertible, Sendable {
         }
     }
 }
+
+@Suite struct TemplatePerformanceTests {
+    @Test func rendersManyConversationsQuickly() throws {
+        let source = try String(contentsOf: fixturesRoot.appendingPathComponent("templates/qwen2.5-instruct.jinja"), encoding: .utf8)
+        let template = try ChatTemplate(source: source)
+        let messages: [JSONValue] = [["role": "system", "content": "Be brief."], ["role": "user", "content": "Hi there, how are you?"],
+                                     ["role": "assistant", "content": "Fine, thanks."], ["role": "user", "content": "Bye"]]
+        let n = 2000
+        let clock = ContinuousClock()
+        var bytes = 0
+        let elapsed = try clock.measure {
+            for _ in 0..<n { bytes += try template.render(messages: messages, addGenerationPrompt: true).text.utf8.count }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        print("Qwen2.5 template: \(Int(Double(n) / seconds)) renders/s")
+        #expect(bytes > 0)
+    }
+}
