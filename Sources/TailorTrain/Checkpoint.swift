@@ -1,0 +1,124 @@
+import Foundation
+import TailorModels
+import TailorTape
+import TailorTensor
+
+/// What a checkpoint records besides the weights and optimizer moments.
+public struct TrainerState: Sendable, Codable, Equatable {
+    /// Bumped when the layout changes; older or newer checkpoints are refused with a message.
+    public static let currentFormat = 1
+
+    public var format: Int = TrainerState.currentFormat
+    /// Optimizer steps completed.
+    public var step: Int
+    public var totalSteps: Int
+    /// The next batch to read.
+    public var cursor: DataCursorState
+    public var seed: UInt64
+    public var bestValidLoss: Double?
+    public var bestStep: Int?
+    /// Evaluations since the last improvement (early stopping).
+    public var evalsWithoutImprovement: Int
+    public var elapsedSeconds: Double
+    public var configuration: TrainingConfiguration
+}
+
+/// `DataCursor` lives in TailorData; mirrored here so the state file has one Codable shape.
+public struct DataCursorState: Sendable, Codable, Equatable {
+    public var epoch: Int
+    public var batch: Int
+}
+
+/// Checkpoint folders `OUTPUT/checkpoints/step-NNNNNN/`, written atomically: everything goes to
+/// a temporary sibling folder, files are flushed, and the folder is renamed into place, so a
+/// crash leaves either the previous checkpoints or a complete new one.
+public enum Checkpoints {
+    public static let stateFile = "trainer_state.json"
+    public static let optimizerFile = "optimizer.safetensors"
+
+    public static func folder(output: URL) -> URL { output.appendingPathComponent("checkpoints") }
+
+    public static func name(step: Int) -> String { String(format: "step-%06d", step) }
+
+    /// Writes a checkpoint; `writeContents` puts the weights and optimizer state into the folder.
+    public static func save(output: URL, state: TrainerState, writeContents: (URL) throws -> Void) throws -> URL {
+        let fm = FileManager.default
+        let root = folder(output: output)
+        try fm.createDirectory(at: root, withIntermediateDirectories: true)
+        let final = root.appendingPathComponent(name(step: state.step))
+        let tmp = root.appendingPathComponent(".\(name(step: state.step)).tmp-\(getpid())")
+        try? fm.removeItem(at: tmp)
+        do {
+            try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+            try writeContents(tmp)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try encoder.encode(state), to: tmp.appendingPathComponent(stateFile))
+            // Replace an existing checkpoint of the same step (a resumed run re-saving it).
+            if fm.fileExists(atPath: final.path) {
+                let old = root.appendingPathComponent(".\(name(step: state.step)).old-\(getpid())")
+                try fm.moveItem(at: final, to: old)
+                try fm.moveItem(at: tmp, to: final)
+                try? fm.removeItem(at: old)
+            } else {
+                guard rename(tmp.path, final.path) == 0 else {
+                    throw TailorError("\(final.path): cannot move checkpoint into place (\(String(cString: strerror(errno))))")
+                }
+            }
+            fsyncDirectory(root)
+        } catch {
+            try? fm.removeItem(at: tmp)
+            if let e = error as? TailorError { throw e }
+            throw TailorError("\(final.path): cannot write checkpoint (\(error.localizedDescription))")
+        }
+        return final
+    }
+
+    /// Complete checkpoints in `output`, oldest first.
+    public static func list(output: URL) -> [(step: Int, url: URL)] {
+        let root = folder(output: output)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.compactMap { n -> (Int, URL)? in
+            guard n.hasPrefix("step-"), let s = Int(n.dropFirst(5)) else { return nil }
+            let url = root.appendingPathComponent(n)
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent(stateFile).path) else { return nil }
+            return (s, url)
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// A checkpoint folder from `--resume`: an output folder (its latest checkpoint) or a
+    /// `checkpoints/step-N` folder.
+    public static func resolve(_ path: URL) throws -> URL {
+        if FileManager.default.fileExists(atPath: path.appendingPathComponent(stateFile).path) { return path }
+        guard let latest = list(output: path).last else {
+            throw TailorError("\(path.path): no checkpoint to resume from (expected \(stateFile) here or checkpoints/step-*/ below)")
+        }
+        return latest.url
+    }
+
+    /// Reads a checkpoint's trainer state.
+    public static func loadState(_ folder: URL) throws -> TrainerState {
+        let stateURL = folder.appendingPathComponent(stateFile)
+        guard let data = FileManager.default.contents(atPath: stateURL.path) else { throw TailorError("\(stateURL.path): missing") }
+        let state: TrainerState
+        do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
+            throw TailorError("\(stateURL.path): unreadable trainer state (\(error))")
+        }
+        guard state.format == TrainerState.currentFormat else {
+            throw TailorError("\(stateURL.path): checkpoint format \(state.format), this tailor reads format \(TrainerState.currentFormat)")
+        }
+        return state
+    }
+
+    /// Deletes periodic checkpoints beyond the newest `keep`, never `protected` (the best).
+    public static func prune(output: URL, keep: Int, protected: Int?) {
+        let all = list(output: output)
+        let removable = all.filter { $0.step != protected }
+        for c in removable.dropLast(max(0, keep)) { try? FileManager.default.removeItem(at: c.url) }
+    }
+
+    static func fsyncDirectory(_ url: URL) {
+        let fd = open(url.path, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+}
