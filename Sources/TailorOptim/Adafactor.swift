@@ -40,6 +40,8 @@ public final class Adafactor: Optimizer {
     public let weightDecay: Double
     let store = SlotStore()
 
+    /// An optimizer with these hyperparameters and no state yet.
+    ///
     /// - Parameters:
     ///   - beta2Decay: τ (default −0.8).
     ///   - eps1: ε₁ (default nil: `Float.ulpOfOne`, as torch's `torch.finfo(float32).eps`).

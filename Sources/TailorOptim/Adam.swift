@@ -28,6 +28,8 @@ public final class AdamW: Optimizer {
     public let weightDecay: Double
     let store = SlotStore()
 
+    /// An optimizer with these hyperparameters and no state yet.
+    ///
     /// - Parameters:
     ///   - beta1: β₁ (default 0.9).
     ///   - beta2: β₂ (default 0.999).
@@ -83,6 +85,8 @@ public final class Adam: Optimizer {
     public let weightDecay: Double
     let store = SlotStore()
 
+    /// An optimizer with these hyperparameters and no state yet.
+    ///
     /// - Parameters:
     ///   - beta1: β₁ (default 0.9).
     ///   - beta2: β₂ (default 0.999).

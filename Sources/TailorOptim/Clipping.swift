@@ -11,7 +11,8 @@ import TailorTensor
 /// ```
 /// Like torch, every parameter whose ``Parameter/grad`` is non-nil counts, whether or not it
 /// requires a gradient. torch multiplies by `min(s, 1)` unconditionally; multiplying by 1 changes
-/// nothing, so skipping it is identical.
+/// nothing, so skipping it is identical. A NaN norm gives NaN gradients and an infinite one zeros,
+/// as in torch: check the returned norm to skip a bad step.
 ///
 /// ```swift
 /// let norm = clipGradientNorm(parameters, maxNorm: 1.0)   // log it; infinite or NaN means a bad batch
@@ -25,7 +26,7 @@ public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float
     let grads = parameters.compactMap(\.grad)
     let total = Float(gradientNorm(parameters))
     let scale = maxNorm / (total + Float(1e-6))
-    if scale < 1 {
+    if !(scale >= 1) {  // NaN scales too, as torch's clamp(NaN, max: 1) = NaN
         for g in grads {
             let x = g.pointer
             forEachChunk(g.count) { range in for i in range { x[i] = x[i] * scale } }

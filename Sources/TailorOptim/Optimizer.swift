@@ -59,7 +59,7 @@ public protocol Optimizer: AnyObject {
 /// to and from a safetensors file written with `SafetensorsWriter` (F32 tensors; scalars as
 /// exact decimal strings in `__metadata__`, together with the optimizer kind and a format
 /// version).
-public struct OptimizerState: @unchecked Sendable {
+public struct OptimizerState: Sendable {
     /// The ``Optimizer/kind`` of the optimizer that produced this state.
     public var kind: String
     /// Moment tensors, sorted by name. Each is an independent copy.
@@ -76,6 +76,11 @@ public struct OptimizerState: @unchecked Sendable {
     static let scalarPrefix = "tailor.optimizer.scalar."
 
     /// A state from its parts.
+    ///
+    /// - Parameters:
+    ///   - kind: the producing optimizer's ``Optimizer/kind``.
+    ///   - tensors: `"<slot>/<parameter name>"` tensors (sorted by name here).
+    ///   - scalars: `"step/<parameter name>"` counts.
     public init(kind: String, tensors: [(name: String, tensor: Tensor)], scalars: [String: Double]) {
         self.kind = kind
         self.tensors = tensors.sorted { $0.name < $1.name }

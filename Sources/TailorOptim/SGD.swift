@@ -30,6 +30,8 @@ public final class SGD: Optimizer {
     public let weightDecay: Double
     let store = SlotStore()
 
+    /// An optimizer with these hyperparameters and no state yet.
+    ///
     /// - Parameters:
     ///   - momentum: μ (default 0).
     ///   - dampening: τ (default 0).

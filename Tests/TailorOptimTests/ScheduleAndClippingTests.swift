@@ -57,6 +57,12 @@ import TailorTestSupport
         #expect(clipGradientNorm([], maxNorm: 1) == 0)
     }
 
+    @Test func nanNorm_propagatesLikeTorch() {
+        let a = parameter("a", [.nan, 1]), b = parameter("b", [2])
+        #expect(clipGradientNorm([a, b], maxNorm: 1).isNaN)
+        #expect(b.grad![0].isNaN)
+    }
+
     @Test func largeGradient_normIndependentOfChunking() {
         var rng = TestRandom(seed: 3)
         let p = Parameter("big", Tensor(zeros: [300_001]), requiresGrad: true)
