@@ -14,7 +14,7 @@ public final class Trainer {
     public let configuration: TrainingConfiguration
     public let model: LlamaModel
     /// The adapter settings (unused in full fine-tuning).
-    public let lora: LoRAConfiguration
+    public private(set) var lora: LoRAConfiguration
     public let output: URL
     let modelFolder: URL?
     let train: [TokenizedExample]
@@ -56,7 +56,7 @@ public final class Trainer {
         } else {
             model.setBaseTrainable(false)
             if let adapter = c.adapter {
-                try PEFTAdapter.load(folder: URL(fileURLWithPath: adapter), into: model, trainable: true)
+                lora = try PEFTAdapter.load(folder: URL(fileURLWithPath: adapter), into: model, trainable: true)
             } else {
                 try model.addAdapters(lora, seed: c.seed)
             }
@@ -65,7 +65,7 @@ public final class Trainer {
         let perEpoch = planner.batches(epoch: 0).count
         totalSteps = c.steps ?? max(1, (c.epochs * perEpoch + c.gradAccum - 1) / c.gradAccum)
         guard totalSteps > 0 else { throw TailorError("--steps must be positive") }
-        schedule = try LearningRateSchedule(kind: c.schedule, peak: Float(c.lr), warmupSteps: c.warmup, minLR: Float(c.minLR))
+        schedule = try LearningRateSchedule(c)
         optimizer = try makeOptimizer(c)
     }
 
@@ -132,8 +132,8 @@ public final class Trainer {
             guard loss.isFinite else {
                 throw TailorError("step \(state.step + 1): the loss is \(loss) (non-finite) on batch \(state.cursor.epoch):\(state.cursor.batch); training stopped, the last checkpoint is kept")
             }
-            let norm = clipGradientNorm(params, maxNorm: Float(configuration.clip))
-            let lr = schedule.learningRate(at: state.step, totalSteps: totalSteps)
+            let norm = configuration.clip > 0 ? Double(clipGradientNorm(params, maxNorm: Float(configuration.clip))) : gradientNorm(params)
+            let lr = schedule.lr(at: state.step, totalSteps: totalSteps)
             optimizer.step(params, lr: lr)
             for p in params { p.zeroGradient() }
             state.step += 1
@@ -141,7 +141,7 @@ public final class Trainer {
             let seconds = Date().timeIntervalSince(stepStart)
             let processed = micro.reduce(0) { $0 + $1.rows * $1.length }
             let m = StepMetrics(step: state.step, totalSteps: totalSteps, loss: loss, learningRate: Double(lr), tokens: tokens,
-                                tokensPerSecond: Double(processed) / seconds, gradientNorm: Double(norm), seconds: seconds,
+                                tokensPerSecond: Double(processed) / seconds, gradientNorm: norm, seconds: seconds,
                                 elapsed: Date().timeIntervalSince(started), peakRSSBytes: peakResidentBytes(), epoch: state.cursor.epoch)
             try metrics.record(m)
             if onEvent(.step(m)) == .stop { interrupted = true }
@@ -248,7 +248,7 @@ public final class Trainer {
         guard (0..<1).contains(c.dropout) else { throw TailorError("--dropout must be in [0, 1)") }
         return LoRAConfiguration(rank: c.rank, alpha: Float(c.alpha), dropout: Float(c.dropout), useRSLoRA: c.rslora,
                                  targets: try LoRAConfiguration.parseTargets(c.targets),
-                                 layers: try c.layers.map { try parseLayers($0, layerCount: layerCount) })
+                                 layers: try c.layers.flatMap { try parseLayers($0, layerCount: layerCount) })
     }
 
     /// `"0-3,8"`, `"last:4"` or `"all"`.

@@ -42,7 +42,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// `adamw`, `adam`, `sgd` or `adafactor`.
     public var optimizer: String = "adamw"
     public var lr: Double = 2e-4
-    public var momentum: Double = 0.9
+    /// SGD momentum (0 = plain SGD).
+    public var momentum: Double = 0
+    /// SGD with Nesterov momentum.
+    public var nesterov: Bool = false
     public var weightDecay: Double = 0.0
     /// `constant`, `linear` or `cosine`.
     public var schedule: String = "cosine"
