@@ -77,6 +77,8 @@ extension InferenceSession {
             generated.append(token)
             if try onToken(token) == .stop { reason = .stopped; break }
             if generated.count == maxTokens { break }
+            // Feeding `token` only pays off if a token after it still fits.
+            if count + 1 >= maxLength { reason = .contextLength; break }
             logits = try next(token)
         }
         return GenerationResult(tokens: generated, finishReason: reason)
