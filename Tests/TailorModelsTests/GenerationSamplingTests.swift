@@ -84,6 +84,20 @@ import TailorTestSupport
         }
     }
 
+    /// A larger vocabulary: the top-k buffer and full-sort paths, and top-p's pre-filter of the
+    /// many tokens too unlikely to matter.
+    @Test(arguments: [
+        SamplingParameters(topP: 0.95), .init(temperature: 0.5, topP: 0.5), .init(topK: 30), .init(topK: 400, topP: 0.99),
+        .init(temperature: 2, topK: 1000, minP: 0.2),
+    ])
+    func filtersMatchReferenceOnALargeVocabulary(p: SamplingParameters) {
+        var rng = TestRandom(seed: 4)
+        for trial in 0..<3 {
+            let logits = (0..<3000).map { _ in rng.uniform(-8, 8) }
+            Self.expectMatchesReference(logits, p, "trial \(trial) \(p)")
+        }
+    }
+
     /// Draws stay inside the filtered set and follow its probabilities.
     @Test(arguments: [SamplingParameters(topK: 2), .init(topP: 0.8), .init(minP: 0.25), .init(temperature: 1)])
     func drawsFollowTheFilteredDistribution(p: SamplingParameters) {

@@ -118,27 +118,34 @@ public struct Sampler: Sendable {
             n = vocab
         }
         for i in 0..<vocab where scaled[i].isNaN { scaled[i] = -.infinity }
-        // 2. top-k (and the descending order top-p needs)
-        var ids = Array(0..<vocab)
-        let useTopK = p.topK > 0 && p.topK < vocab
-        if useTopK || p.topP < 1 {
-            ids.sort { scaled[$0] > scaled[$1] || (scaled[$0] == scaled[$1] && $0 < $1) }
-            if useTopK {
-                let kth = scaled[ids[p.topK - 1]]
-                var end = p.topK
-                while end < vocab && scaled[ids[end]] >= kth { end += 1 }
-                ids.removeSubrange(end...)
-            }
+        func descending(_ a: Int, _ b: Int) -> Bool { scaled[a] > scaled[b] || (scaled[a] == scaled[b] && a < b) }
+        // 2. top-k: the survivors sorted, without sorting the whole vocabulary.
+        var ids: [Int]
+        if p.topK > 0 && p.topK < vocab {
+            let kth = kthLargest(scaled, p.topK)
+            ids = (0..<vocab).filter { scaled[$0] >= kth }.sorted(by: descending)
+        } else {
+            ids = Array(0..<vocab)
         }
         var probs = softmax(ids.map { scaled[$0] })
-        // 3. top-p over the descending list: keep j while the mass from j to the end exceeds 1 − p.
+        // 3. top-p: walking up from the least likely token, drop it while the mass walked so far
+        // is ≤ 1 − p. Tokens with probability ≤ (1 − p)/n are all dropped (their whole mass is
+        // ≤ 1 − p and they come first), so only the others need sorting.
         if p.topP < 1 {
-            var tail: Float = 0, keep = 1
-            for j in stride(from: probs.count - 1, through: 1, by: -1) {
-                tail += probs[j]
-                if tail > 1 - p.topP { keep = j + 1; break }
+            let drop = 1 - p.topP, small = drop / Float(ids.count)
+            var tail: Double = 0
+            var big: [Int] = []
+            for i in ids.indices {
+                if probs[i] <= small { tail += Double(probs[i]) } else { big.append(i) }
             }
-            ids.removeSubrange(keep...)
+            if big.isEmpty, let top = probs.indices.max(by: { probs[$0] < probs[$1] }) { big = [top] }  // p ≈ 0
+            big.sort { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && descending(ids[$0], ids[$1])) }
+            var keep = 1
+            for j in stride(from: big.count - 1, through: 1, by: -1) {
+                tail += Double(probs[big[j]])
+                if tail > Double(drop) { keep = j + 1; break }
+            }
+            ids = big.prefix(keep).map { ids[$0] }
             probs = softmax(ids.map { scaled[$0] })
         }
         // 4. min-p
@@ -151,6 +158,21 @@ public struct Sampler: Sendable {
             }
         }
         return zip(ids, probs).map { ($0, $1) }
+    }
+
+    /// The k-th largest of `x` (1-based): a sorted buffer of the k largest seen so far for small
+    /// k (the usual top-k of 20–100), a full sort otherwise.
+    static func kthLargest(_ x: [Float], _ k: Int) -> Float {
+        if k > 256 { return x.sorted(by: >)[k - 1] }
+        var best: [Float] = []  // descending, at most k
+        best.reserveCapacity(k + 1)
+        for v in x where best.count < k || v > best[k - 1] {
+            var lo = 0, hi = best.count  // first index whose value is < v
+            while lo < hi { let mid = (lo + hi) / 2; if best[mid] >= v { lo = mid + 1 } else { hi = mid } }
+            best.insert(v, at: lo)
+            if best.count > k { best.removeLast() }
+        }
+        return best[k - 1]
     }
 
     /// A max-subtracted softmax in fp32 (sums accumulated in Double).
