@@ -14,12 +14,13 @@ import TailorTensor
 /// ```swift
 /// let session = InferenceSession(model: model)
 /// var logits = try session.prefill([1, 15043, 29892])  // [vocab]
-/// let token = Sampler(.greedy).sample(logits)
-/// logits = try session.next(token)
+/// var sampler = Sampler(SamplingParameters(temperature: 0.7, topP: 0.9), seed: 1)
+/// logits = try session.next(sampler.sample(logits))
 /// ```
 ///
 /// Adapters are read at each call, so adding or removing one between calls changes later
-/// tokens only; call ``reset()`` to start over. A session is not thread-safe.
+/// tokens only; call ``reset()`` to start over. A session is not thread-safe, and sessions of
+/// one model must not run concurrently (the model's RoPE table grows lazily, as in training).
 public final class InferenceSession {
     /// The model (its weights and adapters are shared, not copied).
     public let model: LlamaModel
