@@ -46,7 +46,8 @@ struct WordToken: Sendable {
 /// Merging follows `tokenizers`' `Word::merge_all` exactly: a min-heap ordered by (rank, position), entries checked
 /// for staleness against the merged id only.
 final class BPEModel: @unchecked Sendable {
-    let vocab: [String: Int]
+    /// Token bytes → id. Keyed by bytes: `String` keys would merge canonically equivalent tokens.
+    let vocab: [[UInt8]: Int]
     let idToToken: [Int: String]
     private let merges: [UInt64: (rank: Int32, id: Int32)]
     private let byteLevel: Bool
@@ -74,21 +75,21 @@ final class BPEModel: @unchecked Sendable {
                 throw json.fail(.unsupported, "unsupported BPE option \(json.path).\(key) = \"\(s)\"")
             }
         }
-        if let dropout = json.value["dropout"] as? NSNumber, dropout.doubleValue > 0 {
+        if let dropout = try json.double("dropout"), dropout > 0 {
             throw json.fail(.unsupported, "unsupported BPE option \(json.path).dropout = \(dropout)")
         }
-        guard let rawVocab = json.value["vocab"] as? [String: Any] else {
+        guard let rawVocab = try json.object("vocab")?.value else {
             throw json.fail(.invalidField, "missing object field \(json.path).vocab")
         }
-        var vocab: [String: Int] = [:]
-        vocab.reserveCapacity(rawVocab.count)
+        var vocab: [[UInt8]: Int] = [:]
+        vocab.reserveCapacity(rawVocab.keys.count)
         var idToToken: [Int: String] = [:]
-        idToToken.reserveCapacity(rawVocab.count)
-        for (token, value) in rawVocab {
-            guard let id = (value as? NSNumber)?.intValue, id >= 0, id <= Int(Int32.max) else {
+        idToToken.reserveCapacity(rawVocab.keys.count)
+        for (token, value) in zip(rawVocab.keys, rawVocab.values) {
+            guard case .integer(let id) = value, id >= 0, id <= Int(Int32.max) else {
                 throw json.fail(.invalidField, "\(json.path).vocab[\"\(token)\"] should be a non-negative integer")
             }
-            vocab[token] = id
+            vocab[Array(token.utf8)] = id
             idToToken[id] = token
         }
         self.vocab = vocab
@@ -99,7 +100,7 @@ final class BPEModel: @unchecked Sendable {
         self.byteFallback = try json.bool("byte_fallback", default: false)
         if let unk = try json.string("unk_token") {
             // tokenizers errors at encode time when the unk token is missing; failing at load is clearer.
-            guard let id = vocab[unk] else {
+            guard let id = vocab[Array(unk.utf8)] else {
                 throw json.fail(.invalidField, "\(json.path).unk_token \"\(unk)\" is not in the vocabulary")
             }
             unkID = Int32(id)
@@ -108,7 +109,7 @@ final class BPEModel: @unchecked Sendable {
         }
         self.merges = try Self.readMerges(json, vocab: vocab)
 
-        for (token, id) in vocab {
+        for (id, token) in idToToken {
             let scalars = token.unicodeScalars
             if scalars.count == 1 { charIDs[scalars.first!.value] = Int32(id) }
             if ignoreMerges {
@@ -121,7 +122,7 @@ final class BPEModel: @unchecked Sendable {
         }
         for b in 0..<256 {
             byteIDs[b] = charIDs[ByteLevelMap.byteToScalar[b]] ?? -1
-            fallbackIDs[b] = vocab[Self.fallbackToken(UInt8(b))].map(Int32.init) ?? -1
+            fallbackIDs[b] = vocab[Array(Self.fallbackToken(UInt8(b)).utf8)].map(Int32.init) ?? -1
         }
     }
 
@@ -132,30 +133,32 @@ final class BPEModel: @unchecked Sendable {
     }
 
     /// Merges as `"a b"` strings or `["a", "b"]` pairs; rank = index, a repeated pair keeps its last rank.
-    private static func readMerges(_ json: JSONNode, vocab: [String: Int]) throws -> [UInt64: (rank: Int32, id: Int32)] {
-        guard !json.isNull("merges") else { return [:] }
-        guard let list = json.value["merges"] as? [Any] else {
-            throw json.fail(.invalidField, "\(json.path).merges should be an array")
-        }
+    private static func readMerges(_ json: JSONNode, vocab: [[UInt8]: Int]) throws -> [UInt64: (rank: Int32, id: Int32)] {
+        guard let list = try json.array("merges") else { return [:] }
         var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
         merges.reserveCapacity(list.count)
         for (rank, entry) in list.enumerated() {
-            let a: Substring
-            let b: Substring
-            if let s = entry as? String {
-                guard let space = s.firstIndex(of: " ") else {
+            let a: [UInt8]
+            let b: [UInt8]
+            switch entry {
+            case .string(let s):
+                // Split on the first space byte; characters are no good here (" " + ZWJ is one Character).
+                let bytes = Array(s.utf8)
+                guard let space = bytes.firstIndex(of: 0x20) else {
                     throw json.fail(.invalidField, "\(json.path).merges[\(rank)] \"\(s)\" is not \"left right\"")
                 }
-                a = s[..<space]
-                b = s[s.index(after: space)...]
-            } else if let pair = entry as? [Any], pair.count == 2, let l = pair[0] as? String, let r = pair[1] as? String {
-                a = Substring(l)
-                b = Substring(r)
-            } else {
+                a = Array(bytes[..<space])
+                b = Array(bytes[(space + 1)...])
+            case .array(let pair):
+                guard pair.count == 2, case .string(let l) = pair[0], case .string(let r) = pair[1] else { fallthrough }
+                a = Array(l.utf8)
+                b = Array(r.utf8)
+            default:
                 throw json.fail(.invalidField, "\(json.path).merges[\(rank)] should be \"a b\" or [\"a\", \"b\"]")
             }
-            guard let ia = vocab[String(a)], let ib = vocab[String(b)], let merged = vocab[String(a + b)] else {
-                throw json.fail(.invalidField, "\(json.path).merges[\(rank)] (\(a) \(b)) uses a token missing from the vocabulary")
+            guard let ia = vocab[a], let ib = vocab[b], let merged = vocab[a + b] else {
+                let text = String(decoding: a, as: UTF8.self) + " " + String(decoding: b, as: UTF8.self)
+                throw json.fail(.invalidField, "\(json.path).merges[\(rank)] (\(text)) uses a token missing from the vocabulary")
             }
             merges[UInt64(ia) << 32 | UInt64(ib)] = (Int32(rank), Int32(merged))
         }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A `tokenizer.json` post-processor. Only the ids it adds around a single sequence matter here;
 /// `ByteLevel` (offset trimming) adds nothing.
 indirect enum PostProcessor: Sendable {
@@ -22,23 +20,23 @@ indirect enum PostProcessor: Sendable {
         case "TemplateProcessing":
             let specials = try json.object("special_tokens")
             var items: [Item] = []
-            guard let single = json.value["single"] as? [Any] else {
+            guard let single = try json.array("single") else {
                 throw json.fail(.invalidField, "missing array field \(json.path).single")
             }
             for (i, element) in single.enumerated() {
                 let path = "\(json.path).single[\(i)]"
-                guard let item = element as? [String: Any] else {
+                guard case .object(let item) = element else {
                     throw json.fail(.invalidField, "\(path) should be an object")
                 }
-                if let seq = item["Sequence"] as? [String: Any] {
+                if case .object(let seq)? = item["Sequence"] {
                     // A single encoding is sequence A; B only appears in pair templates.
-                    if (seq["id"] as? String) == "A" { items.append(.sequence) }
-                } else if let special = item["SpecialToken"] as? [String: Any], let name = special["id"] as? String {
-                    guard let entry = try specials?.object(name), let ids = entry.value["ids"] as? [Any] else {
+                    if case .string("A")? = seq["id"] { items.append(.sequence) }
+                } else if case .object(let special)? = item["SpecialToken"], case .string(let name)? = special["id"] {
+                    guard let entry = try specials?.object(name), let ids = try entry.array("ids") else {
                         throw json.fail(.invalidField, "\(path) names special token \"\(name)\" missing from "
                                         + "\(json.path).special_tokens")
                     }
-                    items.append(.special(ids.compactMap { ($0 as? NSNumber)?.intValue }))
+                    items.append(.special(ids.compactMap { if case .integer(let n) = $0 { n } else { nil } }))
                 } else {
                     throw json.fail(.invalidField, "\(path) should hold \"Sequence\" or \"SpecialToken\"")
                 }
@@ -46,8 +44,9 @@ indirect enum PostProcessor: Sendable {
             self = .template(items)
         case "BertProcessing", "RobertaProcessing":
             func id(_ key: String) throws -> Int {
-                guard let pair = json.value[key] as? [Any], pair.count == 2, let id = (pair[1] as? NSNumber)?.intValue
-                else { throw json.fail(.invalidField, "\(json.path).\(key) should be [token, id]") }
+                guard let pair = try json.array(key), pair.count == 2, case .integer(let id) = pair[1] else {
+                    throw json.fail(.invalidField, "\(json.path).\(key) should be [token, id]")
+                }
                 return id
             }
             self = .template([.special([try id("cls")]), .sequence, .special([try id("sep")])])

@@ -25,11 +25,11 @@ public struct Tokenizer: Sendable {
     let rawMatcher: AddedTokenMatcher
     let normalizedMatcher: AddedTokenMatcher
     let addedByID: [Int: Int]
-    let addedByContent: [String: Int]
+    let addedByContent: [[UInt8]: Int]
     /// What `token(for:)` returns for each added token: its content, normalized if the token is `normalized`
     /// (tokenizers 0.23 does the same, so decoding a normalized token yields its normalized form).
     let addedDecodedContents: [String]
-    let specialContents: Set<String>
+    let specialContents: Set<[UInt8]>
     let affixes: (prefix: [Int], suffix: [Int])
     let byteLevel: Bool
 
@@ -66,14 +66,14 @@ public struct Tokenizer: Sendable {
         addedTokens = added
 
         var byID: [Int: Int] = [:]
-        var byContent: [String: Int] = [:]
+        var byContent: [[UInt8]: Int] = [:]
         for (i, token) in added.enumerated() {
             byID[token.id] = i
-            byContent[token.content] = i
+            byContent[Array(token.content.utf8)] = i
         }
         addedByID = byID
         addedByContent = byContent
-        specialContents = Set(added.filter(\.special).map(\.content))
+        specialContents = Set(added.filter(\.special).map { Array($0.content.utf8) })
         // Patterns are searched special tokens first, then the others, as tokenizers orders them.
         let ordered = added.indices.filter { added[$0].special } + added.indices.filter { !added[$0].special }
         rawMatcher = AddedTokenMatcher(ordered.filter { !added[$0].normalized }.map { (added[$0].content, $0) })
@@ -190,7 +190,7 @@ public struct Tokenizer: Sendable {
         tokens.reserveCapacity(ids.count)
         for id in ids {
             guard let t = token(for: id) else { continue }
-            if skipSpecialTokens && specialContents.contains(t) { continue }
+            if skipSpecialTokens && specialContents.contains(Array(t.utf8)) { continue }
             tokens.append(t)
         }
         guard let decoder else { return tokens.joined(separator: " ") }
@@ -208,8 +208,9 @@ public struct Tokenizer: Sendable {
     /// The id of a token string (added tokens first, then the model vocabulary), or nil.
     /// - Parameter token: The token as written in `tokenizer.json` (byte-level tokens use the `Ġ` spelling).
     public func id(for token: String) -> Int? {
-        if let i = addedByContent[token] { return addedTokens[i].id }
-        return model.vocab[token]
+        let bytes = Array(token.utf8)
+        if let i = addedByContent[bytes] { return addedTokens[i].id }
+        return model.vocab[bytes]
     }
 
     /// The token string of an id (added tokens first, then the model vocabulary), or nil.

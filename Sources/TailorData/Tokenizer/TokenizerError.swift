@@ -39,9 +39,9 @@ public struct TokenizerError: Error, CustomStringConvertible, Equatable, Sendabl
     public var description: String { "\(source): \(message)" }
 }
 
-/// A JSON object read with `JSONSerialization`, remembering its path for error messages.
+/// A JSON object of a tokenizer file, remembering its path for error messages.
 struct JSONNode {
-    let value: [String: Any]
+    let value: JSONObject
     let path: String
     let source: String
 
@@ -53,12 +53,19 @@ struct JSONNode {
         fail(.unsupported, "unsupported \(what) \"\(name)\" at \(path).\(key) (supported: \(supported))")
     }
 
-    func isNull(_ key: String) -> Bool { value[key] == nil || value[key] is NSNull }
+    func isNull(_ key: String) -> Bool {
+        switch value[key] {
+        case nil, .null?: return true
+        default: return false
+        }
+    }
 
     func string(_ key: String) throws -> String? {
-        guard !isNull(key) else { return nil }
-        guard let s = value[key] as? String else { throw wrongType(key, "a string") }
-        return s
+        switch value[key] {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        default: throw wrongType(key, "a string")
+        }
     }
 
     func requiredString(_ key: String) throws -> String {
@@ -67,28 +74,50 @@ struct JSONNode {
     }
 
     func bool(_ key: String, default fallback: Bool) throws -> Bool {
-        guard !isNull(key) else { return fallback }
-        guard let b = value[key] as? Bool else { throw wrongType(key, "a boolean") }
-        return b
+        switch value[key] {
+        case nil, .null?: return fallback
+        case .bool(let b)?: return b
+        default: throw wrongType(key, "a boolean")
+        }
     }
 
     func int(_ key: String) throws -> Int? {
-        guard !isNull(key) else { return nil }
-        guard let n = value[key] as? NSNumber else { throw wrongType(key, "an integer") }
-        return n.intValue
+        switch value[key] {
+        case nil, .null?: return nil
+        case .integer(let n)?: return n
+        default: throw wrongType(key, "an integer")
+        }
+    }
+
+    func double(_ key: String) throws -> Double? {
+        switch value[key] {
+        case nil, .null?: return nil
+        case .integer(let n)?: return Double(n)
+        case .double(let d)?: return d
+        default: throw wrongType(key, "a number")
+        }
+    }
+
+    func array(_ key: String) throws -> [JSONValue]? {
+        switch value[key] {
+        case nil, .null?: return nil
+        case .array(let a)?: return a
+        default: throw wrongType(key, "an array")
+        }
     }
 
     func object(_ key: String) throws -> JSONNode? {
-        guard !isNull(key) else { return nil }
-        guard let o = value[key] as? [String: Any] else { throw wrongType(key, "an object") }
-        return JSONNode(value: o, path: "\(path).\(key)", source: source)
+        switch value[key] {
+        case nil, .null?: return nil
+        case .object(let o)?: return JSONNode(value: o, path: "\(path).\(key)", source: source)
+        default: throw wrongType(key, "an object")
+        }
     }
 
     func objects(_ key: String) throws -> [JSONNode] {
-        guard !isNull(key) else { return [] }
-        guard let a = value[key] as? [Any] else { throw wrongType(key, "an array") }
+        guard let a = try array(key) else { return [] }
         return try a.enumerated().map { i, element in
-            guard let o = element as? [String: Any] else {
+            guard case .object(let o) = element else {
                 throw fail(.invalidField, "\(path).\(key)[\(i)] should be an object")
             }
             return JSONNode(value: o, path: "\(path).\(key)[\(i)]", source: source)
@@ -97,7 +126,9 @@ struct JSONNode {
 
     /// The `type` field of a component, required.
     func type() throws -> String {
-        guard let t = value["type"] as? String else { throw fail(.invalidField, "missing string field \(path).type") }
+        guard case .string(let t)? = value["type"] else {
+            throw fail(.invalidField, "missing string field \(path).type")
+        }
         return t
     }
 
@@ -107,14 +138,14 @@ struct JSONNode {
 
     /// Parses `data` as a JSON object.
     static func parse(_ data: Data, source: String) throws -> JSONNode {
-        let any: Any
+        let parsed: JSONValue
         do {
-            any = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
+            parsed = try JSONValue.parse(data)
+        } catch let error as JSONParseError {
             throw TokenizerError(source: source, kind: .malformedJSON,
-                                 message: "malformed JSON (\(error.localizedDescription))")
+                                 message: "malformed JSON at byte \(error.offset): \(error.message)")
         }
-        guard let object = any as? [String: Any] else {
+        guard case .object(let object) = parsed else {
             throw TokenizerError(source: source, kind: .malformedJSON, message: "the top level is not a JSON object")
         }
         return JSONNode(value: object, path: "$", source: source)
