@@ -39,7 +39,7 @@ def edge_cases():
     return [
         "hello world", " hello", "  hello", "hello ", "", " ", "   ", "\t", "\n", "\r\n", "a\r\n\r\nb",
         "I'm HE'LL we'VE", "DON'T STOP, it's fine", "'s 'S 'ſ 'K", "it’s curly", "don't", "'re're",
-        "12345 678", "1234567890123", "$5.00", "x² ½ Ⅻ", "١٢٣٤", "१२३४५", "3.14159e-10",
+        "'Sup 'REALLY 'Twas O'Malley 'DDR 'ſup 'Ve 'LLama", "x'ſup X'K x'\u212aup", "12345 678", "1234567890123", "$5.00", "x² ½ Ⅻ", "١٢٣٤", "१२३४५", "3.14159e-10",
         "a  b   c", "hi\n\n  there\n", "x!!!\n\ny", "\tTab", "café naïve 日本語", " 🤗ok", "(hello", "foo.bar()",
         "...hello", "cafe\u0301 ok", "a\u00a0b", "a\u3000b", "a\u2028b", "a\u0085b", "a\u200bb", "a\ufeffb",
         "a\u180eb", "a\x0bb\x0cc", "\u0301abc", "e\u0301\u0327", "\u212b ang", "A\u030a", "\u1100\u1161\u11a8 한국어",
@@ -66,7 +66,8 @@ WORDS = ("the of and to in is you that it he was for on are as with his they at 
 ACCENTED = "café naïve façade Zürich São Paulo Ελληνικά русский язык Čeština Łódź über résumé piñata Ærø".split()
 CJK = ["日本語のテキスト", "中文文本测试", "한국어 문장", "漢字かなカナ", "東京都", "你好，世界！", "これはテストです。"]
 EMOJI = ["🤗", "👨\u200d👩\u200d👧\u200d👦", "🏳️\u200d🌈", "👍🏽", "❤️", "🇫🇷", "😀", "🧑\u200d💻", "✨", "🔥🔥"]
-CONTRACTIONS = ["don't", "DON'T", "We'RE", "they'll", "I'VE", "she'd", "it's", "IT'S", "it’s", "y'all", "o'clock"]
+CONTRACTIONS = ["don't", "DON'T", "We'RE", "they'll", "I'VE", "she'd", "it's", "IT'S", "it’s", "y'all", "o'clock",
+                "'Twas", "O'Malley", "'TIS", "'Sup", "'MISSISSIPPI'", "l'Dorado"]
 CODE = [
     "def f(x):\n    return x ** 2  # square", "for (int i = 0; i < n; ++i) {", "\tif (a && b) { return; }",
     "let xs = [1, 2, 3].map { $0 * 2 }", "SELECT * FROM users WHERE id = 42;", "<div class=\"x\">hi</div>",
@@ -193,6 +194,53 @@ def set_merge_form(data, form):
 def template(single, pair, specials, tok):
     return processors.TemplateProcessing(single=single, pair=pair,
                                          special_tokens=[(s, tok.token_to_id(s)) for s in specials])
+
+
+def add_boundary_traps(data, lines, limit=400):
+    """Adds lowest-priority merges (and tokens) that join the last token of one pre-tokenized word to the first
+    token of the next. `tokenizers` never applies them (the words are separate), but an implementation whose
+    pre-tokenizer fails to split there merges them and gets different ids, so split errors cannot hide behind a
+    vocabulary that happens to tokenize both splits alike."""
+    tok = Tokenizer.from_str(json.dumps(data))
+    added_ids = {a["id"] for a in data["added_tokens"]}
+    vocab = data["model"]["vocab"]
+    merges = data["model"]["merges"]
+    string_form = bool(merges) and isinstance(merges[0], str)
+    first_free = max(vocab.values()) + 1
+    traps = []
+    seen = set()
+    for line in lines[:4000]:
+        enc = tok.encode(line, add_special_tokens=False)
+        for i in range(len(enc.ids) - 1):
+            a, b = enc.tokens[i], enc.tokens[i + 1]
+            if enc.ids[i] in added_ids or enc.ids[i + 1] in added_ids or enc.word_ids[i] == enc.word_ids[i + 1]:
+                continue
+            if (a, b) in seen or a + b in vocab or " " in a or " " in b or len(seen) >= limit:
+                continue
+            seen.add((a, b))
+            traps.append((a, b))
+    for k, (a, b) in enumerate(traps):
+        vocab[a + b] = first_free + k
+        merges.append(f"{a} {b}" if string_form else [a, b])
+    # Added tokens outside the model vocabulary move up past the new tokens, as tokenizers would number them.
+    shift = {i: i + len(traps) for i in added_ids if i >= first_free}
+    for a in data["added_tokens"]:
+        a["id"] = shift.get(a["id"], a["id"])
+
+    def remap(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "ids" and isinstance(value, list):
+                    node[key] = [shift.get(i, i) for i in value]
+                elif key == "id" and isinstance(value, int):  # Roberta/Bert style entries are lists, not here
+                    node[key] = shift.get(value, value)
+                else:
+                    remap(value)
+        elif isinstance(node, list):
+            for item in node:
+                remap(item)
+    remap(data.get("post_processor"))
+    return data
 
 
 def build_all(lines):
@@ -328,6 +376,8 @@ def main():
         for line in lines:
             f.write(json.dumps(line, ensure_ascii=False).replace("\ufeff", "\\ufeff") + "\n")
     for name, data in build_all(lines).items():
+        if name != "llama2":  # legacy SentencePiece has no pre-tokenizer, so no word boundaries to trap
+            data = add_boundary_traps(data, lines)
         folder = os.path.join(ROOT, name)
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, "tokenizer.json")
