@@ -51,7 +51,7 @@ def edge_cases():
         "\x00\x01\x7f\u0080\u009f", "\ue000 private", "\U000e0001 tag", "\U0001f600\U0001f601\U0001f602",
         "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝟙𝟚𝟛", "ﬁne ﬂow", "Ｆｕｌｌｗｉｄｔｈ　ｔｅｘｔ１２３", "αβγ ΑΒΓ ς", "Straße STRASSE",
         "İstanbul ıi", "עברית עם ניקוד: שָׁלוֹם", "العربية ١٢٣", "हिन्दी भाषा", "ไทย ภาษา", "  leading two",
-        "trailing tab\t", "mixed \t \n \r\n end", "a\n", "\n\n\n", " \n ", "word\r\nword", "????", "!!!abc",
+        "trailing tab\t", "mixed \t \n \r\n end", "a\n", "\n\n\n", " \n ", "word\r\nword", "a\r  b", "old mac\rline  \r   z", "x \r\t\ty\n  \n   w", "????", "!!!abc",
         "@user #tag $var %mod ^caret &amp; *star", "a-b_c.d/e\\f", "`code` ~tilde~", "<0x41> literal",
         "▁already▁meta", " ▁ x", "__init__", "x" * 120, "ab" * 40, "9" * 40, " " * 33 + "z", "\u2581",
     ]
