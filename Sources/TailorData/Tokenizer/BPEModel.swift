@@ -17,10 +17,11 @@ enum ByteLevelMap {
         return table
     }()
 
-    static let scalarToByte: [UInt32: UInt8] = {
-        var map: [UInt32: UInt8] = [:]
-        for (b, s) in byteToScalar.enumerated() { map[s] = UInt8(b) }
-        return map
+    /// Indexed by scalar value (all mapped scalars are below U+0144); -1 where no byte maps there.
+    static let scalarToByte: [Int16] = {
+        var table = [Int16](repeating: -1, count: 0x144)
+        for (b, s) in byteToScalar.enumerated() { table[Int(s)] = Int16(b) }
+        return table
     }()
 
     /// The raw bytes a byte-level token stands for, or nil if some character is outside the map.
@@ -28,8 +29,8 @@ enum ByteLevelMap {
         var out: [UInt8] = []
         out.reserveCapacity(token.unicodeScalars.count)
         for s in token.unicodeScalars {
-            guard let b = scalarToByte[s.value] else { return nil }
-            out.append(b)
+            guard s.value < 0x144, case let b = scalarToByte[Int(s.value)], b >= 0 else { return nil }
+            out.append(UInt8(b))
         }
         return out
     }
@@ -48,7 +49,8 @@ struct WordToken: Sendable {
 final class BPEModel: @unchecked Sendable {
     /// Token bytes → id. Keyed by bytes: `String` keys would merge canonically equivalent tokens.
     let vocab: [[UInt8]: Int]
-    let idToToken: [Int: String]
+    /// Token string by id (nil for ids the vocabulary skips).
+    let idToToken: [String?]
     private let merges: [UInt64: (rank: Int32, id: Int32)]
     private let byteLevel: Bool
     private let ignoreMerges: Bool
@@ -83,13 +85,15 @@ final class BPEModel: @unchecked Sendable {
         }
         var vocab: [[UInt8]: Int] = [:]
         vocab.reserveCapacity(rawVocab.keys.count)
-        var idToToken: [Int: String] = [:]
+        var idToToken: [String?] = []
         idToToken.reserveCapacity(rawVocab.keys.count)
         for (token, value) in zip(rawVocab.keys, rawVocab.values) {
-            guard case .integer(let id) = value, id >= 0, id <= Int(Int32.max) else {
-                throw json.fail(.invalidField, "\(json.path).vocab[\"\(token)\"] should be a non-negative integer")
+            // Ids are bounded so a corrupt file cannot make the id table huge.
+            guard case .integer(let id) = value, id >= 0, id < 16 * rawVocab.keys.count + 1_000_000 else {
+                throw json.fail(.invalidField, "\(json.path).vocab[\"\(token)\"] should be a non-negative integer id")
             }
             vocab[Array(token.utf8)] = id
+            if id >= idToToken.count { idToToken.append(contentsOf: repeatElement(nil, count: id + 1 - idToToken.count)) }
             idToToken[id] = token
         }
         self.vocab = vocab
@@ -109,7 +113,8 @@ final class BPEModel: @unchecked Sendable {
         }
         self.merges = try Self.readMerges(json, vocab: vocab)
 
-        for (id, token) in idToToken {
+        for (id, token) in idToToken.enumerated() {
+            guard let token else { continue }
             let scalars = token.unicodeScalars
             if scalars.count == 1 { charIDs[scalars.first!.value] = Int32(id) }
             if ignoreMerges {

@@ -27,20 +27,29 @@ indirect enum JSONValue {
     }
 }
 
-/// Members of a JSON object in file order, with a first-wins index by key for field lookups.
+/// Members of a JSON object in file order. Field lookups scan small objects and index large ones on first use
+/// (a vocabulary object is only iterated, so it never pays for hashing 100k+ keys).
 final class JSONObject {
     private(set) var keys: [String] = []
     private(set) var values: [JSONValue] = []
-    private var index: [String: Int] = [:]
+    private var index: [String: Int]?
 
     func append(_ key: String, _ value: JSONValue) {
-        if index[key] == nil { index[key] = keys.count }
         keys.append(key)
         values.append(value)
     }
 
+    /// The first member named `key`.
     subscript(key: String) -> JSONValue? {
-        index[key].map { values[$0] }
+        if keys.count <= 32 {
+            return keys.firstIndex(of: key).map { values[$0] }
+        }
+        if index == nil {
+            var built: [String: Int] = [:]
+            for (i, k) in keys.enumerated() where built[k] == nil { built[k] = i }
+            index = built
+        }
+        return index?[key].map { values[$0] }
     }
 }
 

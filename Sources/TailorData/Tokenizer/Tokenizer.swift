@@ -217,6 +217,7 @@ public struct Tokenizer: Sendable {
     /// - Parameter id: A token id.
     public func token(for id: Int) -> String? {
         if let i = addedByID[id] { return addedDecodedContents[i] }
+        guard id >= 0 && id < model.idToToken.count else { return nil }
         return model.idToToken[id]
     }
 
@@ -224,7 +225,7 @@ public struct Tokenizer: Sendable {
     ///
     /// The embedding of a model may have more rows than this (Qwen2 pads to 151936).
     public var vocabularySize: Int {
-        let modelMax = model.idToToken.keys.max() ?? -1
+        let modelMax = model.idToToken.count - 1
         let addedMax = addedTokens.map(\.id).max() ?? -1
         return max(modelMax, addedMax) + 1
     }
