@@ -22,8 +22,8 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalize
 from tokenizers.decoders import DecodeStream
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tokenizers")
-FULL_LINES = 300
-STREAM_LINES = 60
+FULL_LINES = 200
+STREAM_LINES = 50
 
 LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
                 r"|\s*[\r\n]+|\s+(?!\S)|\s+")
@@ -40,7 +40,7 @@ def edge_cases():
         "hello world", " hello", "  hello", "hello ", "", " ", "   ", "\t", "\n", "\r\n", "a\r\n\r\nb",
         "I'm HE'LL we'VE", "DON'T STOP, it's fine", "'s 'S 'ſ 'K", "it’s curly", "don't", "'re're",
         "'Sup 'REALLY 'Twas O'Malley 'DDR 'ſup 'Ve 'LLama", "x'ſup X'K x'\u212aup", "12345 678", "1234567890123", "$5.00", "x² ½ Ⅻ", "١٢٣٤", "१२३४५", "3.14159e-10",
-        "a  b   c", "hi\n\n  there\n", "x!!!\n\ny", "\tTab", "café naïve 日本語", " 🤗ok", "(hello", "foo.bar()",
+        "a  b   c", "hi\n\n  there\n", "x!!!\n\ny", "a-b-c x.y.z 1,2,,3 it''s!! a!b!!c ...", "  ＨＥＬＬＯ  Wörld  ", "ΣΑΣ İ ß ǅ", "\tTab", "café naïve 日本語", " 🤗ok", "(hello", "foo.bar()",
         "...hello", "cafe\u0301 ok", "a\u00a0b", "a\u3000b", "a\u2028b", "a\u0085b", "a\u200bb", "a\ufeffb",
         "a\u180eb", "a\x0bb\x0cc", "\u0301abc", "e\u0301\u0327", "\u212b ang", "A\u030a", "\u1100\u1161\u11a8 한국어",
         "ǅemal ʰhi", "hi   ", "\u00e9\u0301", "👨\u200d👩\u200d👧\u200d👦 family", "🏳️\u200d🌈 flag", "👍🏽👍🏿",
@@ -321,6 +321,24 @@ def build_all(lines):
     t.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in ["<s>", "</s>"]])
     t.post_processor = processors.Sequence([template("<s> $A </s>", "<s> $A </s> $B </s>", ["<s>", "</s>"], t)])
     out["metaspace_always"] = set_merge_form(json.loads(t.to_str()), "string")
+
+    # (7) Everything else the Swift side implements: NFKC + Lowercase + Strip, WhitespaceSplit, literal Splits with
+    # each delimiter behaviour (and invert), grouped Digits, RobertaProcessing (BOS and EOS).
+    t = Tokenizer(models.BPE())
+    t.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase(), normalizers.Strip()])
+    t.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(),
+        pre_tokenizers.Split("-", behavior="merged_with_previous"),
+        pre_tokenizers.Split(".", behavior="merged_with_next"),
+        pre_tokenizers.Split(",", behavior="removed"),
+        pre_tokenizers.Split("'", behavior="contiguous", invert=True),
+        pre_tokenizers.Split("!", behavior="isolated", invert=True),
+        pre_tokenizers.Digits(individual_digits=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    t.decoder = decoders.ByteLevel()
+    train(t, lines, 900, ["<s>", "</s>"], alphabet=pre_tokenizers.ByteLevel.alphabet())
+    t.post_processor = processors.RobertaProcessing(("</s>", t.token_to_id("</s>")), ("<s>", t.token_to_id("<s>")))
+    out["normalizers_splits"] = set_merge_form(json.loads(t.to_str()), "pair")
     return out
 
 

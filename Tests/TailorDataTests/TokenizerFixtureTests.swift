@@ -4,7 +4,8 @@ import Testing
 
 /// Golden tests against `tokenizers` 0.23.3 outputs written by `Tests/Fixtures/make_tokenizer_fixtures.py`.
 enum TokenizerFixtures {
-    static let families = ["llama3", "qwen2", "smollm", "gpt2", "llama2", "metaspace_first", "metaspace_always"]
+    static let families = ["llama3", "qwen2", "smollm", "gpt2", "llama2", "metaspace_first", "metaspace_always",
+                           "normalizers_splits"]
     static let root = fixturesRoot.appendingPathComponent("tokenizers")
 
     /// The 10k-line corpus; each line of `corpus.jsonl` is one JSON string.

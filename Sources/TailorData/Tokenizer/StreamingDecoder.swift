@@ -32,14 +32,13 @@ public struct StreamingDecoder: Sendable {
         let prefixBytes = prefix.utf8
         guard textBytes.count > prefixBytes.count, text.unicodeScalars.last != "\u{FFFD}" else { return nil }
         // tokenizers reports an error when the context no longer decodes to the same prefix; here the text after
-        // the common prefix is emitted instead.
-        var common = 0
-        for (a, b) in zip(textBytes, prefixBytes) where a == b { common += 1 }
+        // the common prefix (cut back to a character boundary) is emitted instead.
+        let bytes = Array(textBytes)
+        var common = zip(bytes, prefixBytes).prefix { $0 == $1 }.count
         if common < prefixBytes.count {
-            common = zip(textBytes, prefixBytes).prefix { $0 == $1 }.count
-            while common > 0 && (Array(textBytes)[common] & 0xC0) == 0x80 { common -= 1 }
+            while common > 0 && common < bytes.count && bytes[common] & 0xC0 == 0x80 { common -= 1 }
         }
-        let newText = String(decoding: textBytes.dropFirst(common), as: UTF8.self)
+        let newText = String(decoding: bytes[common...], as: UTF8.self)
         let newPrefixIndex = ids.count - prefixIndex
         ids.removeFirst(prefixIndex)
         prefix = tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens)
