@@ -184,3 +184,35 @@ struct TokenizerBehaviorTests {
         #endif
     }
 }
+
+@Suite("Tokenizer concurrency")
+struct TokenizerConcurrencyTests {
+    @Test func concurrentEncodesMatchSerial() throws {
+        let t = try TokenizerFixtures.tokenizer("qwen2")
+        let lines = Array(TokenizerFixtures.corpus.prefix(2000))
+        let serial = lines.map { t.encode($0) }
+        // Fresh tokenizer, so the shared word cache is filled concurrently.
+        let shared = try TokenizerFixtures.tokenizer("qwen2")
+        let results = ResultBox(count: lines.count)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for i in stride(from: worker, to: lines.count, by: 8) { results.set(i, shared.encode(lines[i])) }
+        }
+        #expect(results.values == serial)
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var storage: [[Int]]
+        init(count: Int) { storage = Array(repeating: [], count: count) }
+        func set(_ i: Int, _ v: [Int]) {
+            lock.lock()
+            storage[i] = v
+            lock.unlock()
+        }
+        var values: [[Int]] {
+            lock.lock()
+            defer { lock.unlock() }
+            return storage
+        }
+    }
+}
