@@ -13,7 +13,7 @@ enum TokenizerFixtures {
     static let corpus: [String] = {
         let text = (try? String(contentsOf: root.appendingPathComponent("corpus.jsonl"), encoding: .utf8)) ?? ""
         let joined = "[" + text.split(separator: "\n").joined(separator: ",") + "]"
-        guard case .array(let items)? = try? JSONValue.parse(Data(joined.utf8)) else { return [] }
+        guard case .array(let items)? = try? TokenizerJSON.parse(Data(joined.utf8)) else { return [] }
         return items.compactMap { if case .string(let s) = $0 { s } else { nil } }
     }()
 
@@ -32,14 +32,14 @@ enum TokenizerFixtures {
 
     static func expected(_ family: String) throws -> [Expected] {
         let data = try Data(contentsOf: root.appendingPathComponent(family).appendingPathComponent("expected.json"))
-        guard case .object(let json) = try JSONValue.parse(data), case .array(let lines)? = json["lines"] else {
+        guard case .object(let json) = try TokenizerJSON.parse(data), case .array(let lines)? = json["lines"] else {
             throw TokenizerError(source: "expected.json", kind: .malformedJSON, message: "no lines")
         }
-        func ints(_ v: JSONValue?) -> [Int]? {
+        func ints(_ v: TokenizerJSON?) -> [Int]? {
             guard case .array(let a)? = v else { return nil }
             return a.compactMap { if case .integer(let n) = $0 { n } else { nil } }
         }
-        func string(_ v: JSONValue?) -> String? {
+        func string(_ v: TokenizerJSON?) -> String? {
             if case .string(let s)? = v { s } else { nil }
         }
         return lines.compactMap { line in

@@ -2,7 +2,7 @@ import Foundation
 
 /// A JSON object of a tokenizer file, remembering its path for error messages.
 struct JSONNode {
-    let value: JSONObject
+    let value: TokenizerJSONObject
     let path: String
     let source: String
 
@@ -59,7 +59,7 @@ struct JSONNode {
         }
     }
 
-    func array(_ key: String) throws -> [JSONValue]? {
+    func array(_ key: String) throws -> [TokenizerJSON]? {
         switch value[key] {
         case nil, .null?: return nil
         case .array(let a)?: return a
@@ -99,10 +99,10 @@ struct JSONNode {
 
     /// Parses `data` as a JSON object.
     static func parse(_ data: Data, source: String) throws -> JSONNode {
-        let parsed: JSONValue
+        let parsed: TokenizerJSON
         do {
-            parsed = try JSONValue.parse(data)
-        } catch let error as JSONParseError {
+            parsed = try TokenizerJSON.parse(data)
+        } catch let error as TokenizerJSONError {
             throw TokenizerError(source: source, kind: .malformedJSON,
                                  message: "malformed JSON at byte \(error.offset): \(error.message)")
         }

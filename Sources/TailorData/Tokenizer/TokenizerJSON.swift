@@ -5,19 +5,19 @@ import Foundation
 /// `JSONSerialization` cannot be used for vocabularies: it returns Swift dictionaries, whose `String` keys compare
 /// by canonical equivalence, so distinct tokens such as `Å` (U+00C5) and `Å` (U+212B) would collapse into one.
 /// (On Linux it also drops U+FEFF at the start of a string.)
-indirect enum JSONValue {
+indirect enum TokenizerJSON {
     case null
     case bool(Bool)
     case integer(Int)
     case double(Double)
     case string(String)
-    case array([JSONValue])
-    case object(JSONObject)
+    case array([TokenizerJSON])
+    case object(TokenizerJSONObject)
 
     /// Parses a complete JSON document.
-    static func parse(_ data: Data) throws -> JSONValue {
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> JSONValue in
-            var parser = JSONParser(bytes: raw.bindMemory(to: UInt8.self))
+    static func parse(_ data: Data) throws -> TokenizerJSON {
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> TokenizerJSON in
+            var parser = TokenizerJSONParser(bytes: raw.bindMemory(to: UInt8.self))
             parser.skipWhitespace()
             let value = try parser.value(depth: 0)
             parser.skipWhitespace()
@@ -29,18 +29,18 @@ indirect enum JSONValue {
 
 /// Members of a JSON object in file order. Field lookups scan small objects and index large ones on first use
 /// (a vocabulary object is only iterated, so it never pays for hashing 100k+ keys).
-final class JSONObject {
+final class TokenizerJSONObject {
     private(set) var keys: [String] = []
-    private(set) var values: [JSONValue] = []
+    private(set) var values: [TokenizerJSON] = []
     private var index: [String: Int]?
 
-    func append(_ key: String, _ value: JSONValue) {
+    func append(_ key: String, _ value: TokenizerJSON) {
         keys.append(key)
         values.append(value)
     }
 
     /// The first member named `key`.
-    subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> TokenizerJSON? {
         if keys.count <= 32 {
             return keys.firstIndex(of: key).map { values[$0] }
         }
@@ -54,18 +54,18 @@ final class JSONObject {
 }
 
 /// Where and why parsing failed.
-struct JSONParseError: Error {
+struct TokenizerJSONError: Error {
     var message: String
     var offset: Int
 }
 
-private struct JSONParser {
+private struct TokenizerJSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-    func error(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: position) }
+    func error(_ message: String) -> TokenizerJSONError { TokenizerJSONError(message: message, offset: position) }
 
     mutating func skipWhitespace() {
         while position < bytes.count {
@@ -76,14 +76,14 @@ private struct JSONParser {
         }
     }
 
-    mutating func value(depth: Int) throws -> JSONValue {
+    mutating func value(depth: Int) throws -> TokenizerJSON {
         guard depth < 512 else { throw error("nesting too deep") }
         guard position < bytes.count else { throw error("unexpected end of input") }
         switch bytes[position] {
         case UInt8(ascii: "{"): return .object(try object(depth: depth))
         case UInt8(ascii: "["):
             position += 1
-            var items: [JSONValue] = []
+            var items: [TokenizerJSON] = []
             skipWhitespace()
             if position < bytes.count && bytes[position] == UInt8(ascii: "]") {
                 position += 1
@@ -106,9 +106,9 @@ private struct JSONParser {
         }
     }
 
-    mutating func object(depth: Int) throws -> JSONObject {
+    mutating func object(depth: Int) throws -> TokenizerJSONObject {
         position += 1
-        let object = JSONObject()
+        let object = TokenizerJSONObject()
         skipWhitespace()
         if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -140,7 +140,7 @@ private struct JSONParser {
         position += n
     }
 
-    mutating func number() throws -> JSONValue {
+    mutating func number() throws -> TokenizerJSON {
         let start = position
         var isInteger = true
         while position < bytes.count {
