@@ -1,0 +1,174 @@
+import Foundation
+
+/// The shape of the records in a JSONL dataset file.
+///
+/// | format | keys | trained (with ``LossMaskMode/completions``) |
+/// |---|---|---|
+/// | ``text`` | `text` | every token |
+/// | ``promptCompletion`` | `prompt`, `completion` | the completion and its end-of-turn/EOS token |
+/// | ``messages`` | `messages` (`[{role, content}]`), optional `tools` | every assistant turn and its end-of-turn token |
+/// | ``alpaca`` | `instruction`, optional `input`, `output` | the output and its end-of-turn/EOS token |
+///
+/// Other keys in a record are ignored. See ``DatasetEncoder`` for how each becomes tokens.
+public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
+    /// `{"text": "…"}`: plain text, trained everywhere.
+    case text
+    /// `{"prompt": "…", "completion": "…"}`.
+    case promptCompletion = "prompt_completion"
+    /// `{"messages": [{"role": "user", "content": "…"}, …], "tools": [...]?}`.
+    case messages
+    /// `{"instruction": "…", "input": "…"?, "output": "…"}`.
+    case alpaca
+
+    /// Parses a format name: the raw value, or `prompt-completion`, `completion`, `completions`, `chat`.
+    /// - Parameter name: A name as a user would type it.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "text": self = .text
+        case "prompt_completion", "prompt-completion", "completion", "completions": self = .promptCompletion
+        case "messages", "chat": self = .messages
+        case "alpaca": self = .alpaca
+        default: return nil
+        }
+    }
+
+    /// The keys (before remapping) a record of this format must have.
+    public var requiredKeys: [String] {
+        switch self {
+        case .text: return ["text"]
+        case .promptCompletion: return ["prompt", "completion"]
+        case .messages: return ["messages"]
+        case .alpaca: return ["instruction", "output"]
+        }
+    }
+
+    /// A short human name used in messages.
+    var label: String {
+        switch self {
+        case .text: return "text"
+        case .promptCompletion: return "prompt/completion"
+        case .messages: return "messages"
+        case .alpaca: return "alpaca"
+        }
+    }
+}
+
+/// Which tokens the loss covers.
+public enum LossMaskMode: String, Sendable, CaseIterable, Codable {
+    /// Completions only: assistant turns (with their end-of-turn tokens) and completions; text datasets train
+    /// everything.
+    case completions
+    /// Every token.
+    case all
+}
+
+/// How ``DatasetEncoder/load(_:options:)`` reads a file.
+public struct DatasetOptions: Sendable, Equatable {
+    /// The record format; nil detects it from the keys of each line (all lines must agree).
+    public var format: DatasetFormat?
+    /// Key remapping, canonical name → the key used in the file, e.g. `["prompt": "question", "completion":
+    /// "answer"]`. Canonical names: `text`, `prompt`, `completion`, `messages`, `tools`, `instruction`, `input`,
+    /// `output`.
+    public var keys: [String: String]
+    /// Which tokens are trained.
+    public var mask: LossMaskMode
+    /// Skip lines that fail (counted in ``LoadedDataset/skipped``) instead of throwing.
+    public var skipBad: Bool
+    /// Keep only the first `maxLength` tokens of each example; nil keeps everything.
+    public var maxLength: Int?
+
+    public init(format: DatasetFormat? = nil, keys: [String: String] = [:], mask: LossMaskMode = .completions,
+                skipBad: Bool = false, maxLength: Int? = nil) {
+        precondition(maxLength.map { $0 > 0 } ?? true, "maxLength must be positive")
+        self.format = format; self.keys = keys; self.mask = mask; self.skipBad = skipBad; self.maxLength = maxLength
+    }
+
+    /// The file's key for a canonical key name.
+    func key(_ canonical: String) -> String { keys[canonical] ?? canonical }
+}
+
+/// A problem with a dataset file or one of its lines.
+///
+/// ``description`` is `"<location>: <message>"`, where the location is `path:line` for a line (1-based, blank
+/// lines counted) or the path alone, e.g.
+/// `data.jsonl:7: "messages"[2].role "robot" is not one of system, user, assistant, tool`.
+public struct DatasetError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
+    /// `path:line` or `path`.
+    public let location: String
+    /// What is wrong.
+    public let message: String
+
+    public init(location: String, message: String) { self.location = location; self.message = message }
+
+    public var description: String { location.isEmpty ? message : "\(location): \(message)" }
+    public var errorDescription: String? { description }
+}
+
+/// A problem with one record; the loader adds the location.
+struct RecordError: Error {
+    let message: String
+    /// Not the line's fault (e.g. the model has no chat template): never skipped.
+    var fatal = false
+    init(_ message: String, fatal: Bool = false) { self.message = message; self.fatal = fatal }
+}
+
+/// Finding the dataset files behind `--data`.
+public enum DatasetFiles {
+    /// Resolves `--data`: a `.jsonl` file is the training set; a folder must hold `train.jsonl` and may hold
+    /// `valid.jsonl` and `test.jsonl`.
+    /// - Parameter url: A file or folder.
+    /// - Returns: The training file and the validation and test files when present.
+    /// - Throws: ``DatasetError`` naming the path when it does not exist, is not a `.jsonl` file, or is a folder
+    ///   without `train.jsonl`.
+    public static func resolve(_ url: URL) throws -> (train: URL, valid: URL?, test: URL?) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw DatasetError(location: url.path, message: "no such file or folder")
+        }
+        if !isDirectory.boolValue {
+            guard url.pathExtension.lowercased() == "jsonl" else {
+                throw DatasetError(location: url.path, message: "expected a .jsonl file (one JSON object per line) "
+                                   + "or a folder with train.jsonl")
+            }
+            return (url, nil, nil)
+        }
+        func file(_ name: String) -> URL? {
+            let f = url.appendingPathComponent(name)
+            var dir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: f.path, isDirectory: &dir) && !dir.boolValue ? f : nil
+        }
+        guard let train = file("train.jsonl") else {
+            let contents = (try? FileManager.default.contentsOfDirectory(atPath: url.path))?.sorted() ?? []
+            let listing = contents.isEmpty ? "it is empty" : "it has " + contents.prefix(10).joined(separator: ", ")
+                + (contents.count > 10 ? ", …" : "")
+            throw DatasetError(location: url.path, message: "the folder has no train.jsonl (\(listing))")
+        }
+        return (train, file("valid.jsonl"), file("test.jsonl"))
+    }
+}
+
+/// Splits off a validation set, deterministically in `seed`.
+///
+/// Holds out `round(count × fraction)` items, at least 1 when `fraction > 0` and `count ≥ 2`, and always leaves
+/// at least one for training. Both parts keep the input order. The choice uses SplitMix64, so it is the same on
+/// every platform and Swift version.
+/// - Parameters:
+///   - examples: The items to split.
+///   - fraction: The share to hold out, in `0..<1`.
+///   - seed: The random seed.
+/// - Returns: The training and validation items.
+public func splitValidation<T>(_ examples: [T], fraction: Double, seed: UInt64) -> (train: [T], valid: [T]) {
+    precondition(fraction >= 0 && fraction < 1, "validation fraction must be in [0, 1), got \(fraction)")
+    let n = examples.count
+    guard fraction > 0, n >= 2 else { return (examples, []) }
+    let k = min(n - 1, max(1, Int((Double(n) * fraction).rounded())))
+    var order = Array(0..<n)
+    var rng = SplitMix(seed: seed)
+    rng.shuffle(&order)
+    var held = [Bool](repeating: false, count: n)
+    for i in order.prefix(k) { held[i] = true }
+    var train: [T] = [], valid: [T] = []
+    train.reserveCapacity(n - k); valid.reserveCapacity(k)
+    for (i, e) in examples.enumerated() { if held[i] { valid.append(e) } else { train.append(e) } }
+    return (train, valid)
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+
+@testable import TailorData
+
+/// Bad dataset input throws a ``DatasetError`` naming `file:line` and the problem, or is skipped and reported.
+@Suite struct DatasetErrorTests {
+    static let good = #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}"#
+
+    /// Writes `bytes` to a fresh `data.jsonl` and returns its URL.
+    static func file(bytes: [UInt8], name: String = "data.jsonl") throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-dataset-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url
+    }
+
+    static func file(_ lines: [String], name: String = "data.jsonl") throws -> URL {
+        try file(bytes: Array(lines.joined(separator: "\n").utf8) + [0x0A], name: name)
+    }
+
+    /// Loads `url` and checks the error names `data.jsonl:<line>:` and contains `fragment`.
+    func expectError(_ url: URL, line: Int?, _ fragment: String, options: DatasetOptions = DatasetOptions(),
+                     encoder: DatasetEncoder? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let encoder = try encoder ?? DatasetFixtureTests.tiny()
+        do {
+            let loaded = try encoder.load(url, options: options)
+            Issue.record("loaded \(loaded.examples.count) examples, expected an error containing \(fragment)",
+                         sourceLocation: sourceLocation)
+        } catch let e as DatasetError {
+            let location = line.map { "data.jsonl:\($0): " } ?? "data.jsonl: "
+            #expect(e.description.contains(location), "\(e)", sourceLocation: sourceLocation)
+            #expect(e.description.contains(url.path), "\(e)", sourceLocation: sourceLocation)
+            #expect(e.description.contains(fragment), "\(e)", sourceLocation: sourceLocation)
+        }
+    }
+
+    func lines(badLine: String) throws -> URL { try Self.file([Self.good, Self.good, badLine, Self.good]) }
+
+    @Test func malformedJSON() throws {
+        try expectError(lines(badLine: #"{"messages": [}"#), line: 3, "invalid JSON")
+    }
+
+    @Test func nonObjectLine() throws {
+        try expectError(lines(badLine: #"["user", "Hi"]"#), line: 3, "expected a JSON object, got array")
+    }
+
+    @Test func wrongTypes() throws {
+        try expectError(lines(badLine: #"{"messages": "Hi"}"#), line: 3, #""messages" should be an array"#)
+        try expectError(lines(badLine: #"{"messages": [{"role": "user", "content": 5}, {"role": "assistant", "content": "x"}]}"#),
+                        line: 3, #""messages"[0].content should be a string, got number"#)
+        try expectError(lines(badLine: #"{"messages": [{"role": 1, "content": "a"}]}"#), line: 3, #""messages"[0].role should be a string"#)
+        try expectError(lines(badLine: #"{"messages": ["hi"]}"#), line: 3, #""messages"[0] should be an object"#)
+        try expectError(Self.file([#"{"text": "a"}"#, #"{"text": ["a"]}"#]), line: 2, #""text" should be a string, got array"#)
+        try expectError(lines(badLine: #"{"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}"#),
+                        line: 3, "multi-part content is not supported")
+        try expectError(lines(badLine: #"{"messages": [{"role": "assistant", "content": "x"}], "tools": {}}"#),
+                        line: 3, #""tools" should be an array"#)
+    }
+
+    @Test func missingFields() throws {
+        try expectError(Self.file([#"{"prompt": "a", "completion": "b"}"#, #"{"prompt": "a"}"#]), line: 2, #"has "prompt" but no "completion""#)
+        try expectError(Self.file([#"{"foo": 1}"#]), line: 1, #"no known format"#)
+        try expectError(lines(badLine: #"{"messages": [{"role": "user"}, {"role": "assistant", "content": "x"}]}"#),
+                        line: 3, #""messages"[0].content is missing"#)
+        try expectError(lines(badLine: #"{"messages": [{"content": "x"}]}"#), line: 3, #""messages"[0].role is missing"#)
+        // With an explicit format, the format's keys are required.
+        try expectError(Self.file([#"{"text": "a"}"#]), line: 1, #""prompt" is missing"#,
+                        options: DatasetOptions(format: .promptCompletion))
+    }
+
+    @Test func emptyFields() throws {
+        try expectError(Self.file([#"{"text": "a"}"#, #"{"text": ""}"#]), line: 2, #""text" is empty"#)
+        try expectError(lines(badLine: #"{"messages": []}"#), line: 3, #""messages" is empty"#)
+        try expectError(Self.file([#"{"prompt": "a", "completion": ""}"#]), line: 1, #""completion" is empty"#)
+        try expectError(lines(badLine: #"{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": ""}]}"#),
+                        line: 3, #""messages"[1].content is empty"#)
+    }
+
+    @Test func mixedFormatsInOneFile() throws {
+        try expectError(Self.file([#"{"text": "a"}"#, "", #"{"prompt": "a", "completion": "b"}"#]), line: 3,
+                        "this line is in prompt/completion format but line 1 is in text format")
+    }
+
+    @Test func ambiguousRecord() throws {
+        try expectError(Self.file([#"{"text": "a", "prompt": "b", "completion": "c"}"#]), line: 1, "ambiguous record")
+    }
+
+    @Test func unknownRole() throws {
+        try expectError(lines(badLine: #"{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "robot", "content": "c"}]}"#),
+                        line: 3, #""messages"[2].role "robot" is not one of system, user, assistant, tool"#)
+    }
+
+    @Test func conversationWithoutAssistantTurn() throws {
+        try expectError(lines(badLine: #"{"messages": [{"role": "system", "content": "a"}, {"role": "user", "content": "b"}]}"#),
+                        line: 3, "has no assistant turn")
+    }
+
+    @Test func invalidUTF8() throws {
+        let bytes = Array((Self.good + "\n" + #"{"text": "caf"#).utf8) + [0xC3, 0x28] + Array("\"}\n".utf8)
+        try expectError(Self.file(bytes: bytes), line: 2, "invalid UTF-8")
+    }
+
+    @Test func nulBytes() throws {
+        let bytes = Array((Self.good + "\n" + #"{"messages": [{"role": "user", "content": "a"#).utf8) + [0]
+            + Array(#"b"}, {"role": "assistant", "content": "c"}]}"#.utf8)
+        try expectError(Self.file(bytes: bytes), line: 2, "contains a NUL byte at column")
+        try expectError(lines(badLine: #"{"messages": [{"role": "user", "content": "a\u0000"}, {"role": "assistant", "content": "c"}]}"#),
+                        line: 3, #""messages"[0].content contains a NUL character"#)
+    }
+
+    @Test func emptyFileAndBlankLinesOnly() throws {
+        try expectError(Self.file(bytes: []), line: 1, "the file is empty")
+        try expectError(Self.file(bytes: Array("\n  \n\t\r\n\n".utf8)), line: 1, "only blank lines")
+    }
+
+    @Test func templateErrorsNameTheLine() throws {
+        // Mistral's template raises on a system message.
+        let base = try DatasetFixtureTests.tiny()
+        let source = try String(contentsOf: fixturesRoot.appendingPathComponent("templates/mistral-7b-instruct-v0.2.jinja"), encoding: .utf8)
+        let mistral = DatasetEncoder(tokenizer: base.tokenizer, template: try ChatTemplate(source: source), config: base.config)
+        try expectError(lines(badLine: #"{"messages": [{"role": "system", "content": "a"}, {"role": "user", "content": "b"}, {"role": "assistant", "content": "c"}]}"#),
+                        line: 3, "chat template: Conversation roles must alternate", encoder: mistral)
+    }
+
+    @Test func missingTemplateIsNotSkippable() throws {
+        let encoder = try DatasetFixtureTests.tinyWithoutTemplate()
+        try expectError(lines(badLine: Self.good), line: 1, "needs a chat template", options: DatasetOptions(skipBad: true), encoder: encoder)
+    }
+
+    @Test func skipBadCountsAndReportsEachSkippedLine() throws {
+        let url = try Self.file([Self.good, #"{"messages": [}"#, "", Self.good, #"{"text": "x"}"#, #"{"messages": [{"role": "robot", "content": "a"}]}"#])
+        let loaded = try DatasetFixtureTests.tiny().load(url, options: DatasetOptions(skipBad: true))
+        #expect(loaded.examples.count == 2)
+        #expect(loaded.examples.map(\.source) == ["\(url.path):1", "\(url.path):4"])
+        #expect(loaded.skipped.map(\.location) == ["\(url.path):2", "\(url.path):5", "\(url.path):6"])
+        #expect(loaded.skipped[0].reason.contains("invalid JSON"))
+        #expect(loaded.skipped[1].reason.contains("text format but line 1 is in messages format"))
+        #expect(loaded.skipped[2].reason.contains("\"robot\""))
+        // Everything skipped is still an error.
+        try expectError(Self.file([#"{"x": 1}"#, "[]"]), line: nil, "no usable examples: all 2 lines were skipped",
+                        options: DatasetOptions(skipBad: true))
+    }
+
+    @Test func filesResolveWithClearErrors() throws {
+        let dir = try Self.file([Self.good], name: "train.jsonl").deletingLastPathComponent()
+        try Data().write(to: dir.appendingPathComponent("valid.jsonl"))
+        let r = try DatasetFiles.resolve(dir)
+        #expect(r.train.lastPathComponent == "train.jsonl" && r.valid?.lastPathComponent == "valid.jsonl" && r.test == nil)
+        let single = try DatasetFiles.resolve(dir.appendingPathComponent("train.jsonl"))
+        #expect(single.valid == nil)
+        let cases: [(URL, String)] = [
+            (dir.appendingPathComponent("nope.jsonl"), "no such file or folder"),
+            (try Self.file([Self.good], name: "data.json"), "expected a .jsonl file"),
+            (try Self.file([Self.good], name: "other.jsonl").deletingLastPathComponent(), "the folder has no train.jsonl (it has other.jsonl)"),
+        ]
+        for (url, fragment) in cases {
+            #expect(throws: DatasetError.self) { try DatasetFiles.resolve(url) }
+            do { _ = try DatasetFiles.resolve(url) } catch let e as DatasetError {
+                #expect(e.description.hasPrefix(url.path + ": ") && e.description.contains(fragment), "\(e)")
+            }
+        }
+    }
+
+    @Test func modelFolderWithoutTokenizer() throws {
+        let dir = fixturesRoot.appendingPathComponent("models/llama-gqa/model")
+        #expect { try DatasetEncoder(modelDirectory: dir) } throws: { e in
+            "\(e)".contains(dir.appendingPathComponent("tokenizer.json").path) && "\(e)".contains("not found")
+        }
+    }
+}
