@@ -6,20 +6,29 @@ struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
         abstract: "Log-probabilities of a token sequence under a model (and adapter).",
-        discussion: "logprobs[i] = log p(ids[i+1] | ids[0…i]); nll is their negated mean."
+        discussion: """
+            logprobs[i] = log p(ids[i+1] | ids[0…i]); nll is their negated mean. --text is encoded with the model's \
+            tokenizer.json and its special tokens (BOS when it adds one; no EOS).
+            """
     )
 
     @Option(help: "Hugging Face model folder.") var model: String
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
-    @Option(help: "Comma-separated token ids (at least two).") var ids: String
+    @Option(help: "Comma-separated token ids (at least two).") var ids: String?
+    @Option(help: "Text to score instead of --ids.") var text: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func run() throws {
         try reportingErrors {
-            let tokens = try parseIDs(ids)
+            let tokens: [Int]
+            switch (ids, text) {
+            case (let ids?, nil): tokens = try parseIDs(ids)
+            case (nil, let text?): tokens = try encode(text)
+            default: throw TailorError("give exactly one of --ids and --text")
+            }
             let m = try LlamaModel(folder: URL(fileURLWithPath: model))
             if let bad = tokens.first(where: { $0 >= m.configuration.vocabularySize }) {
-                throw TailorError("--ids: token id \(bad) is outside the vocabulary (size \(m.configuration.vocabularySize))")
+                throw TailorError("\(ids == nil ? "--text" : "--ids"): token id \(bad) is outside the vocabulary (size \(m.configuration.vocabularySize))")
             }
             if let adapter { try PEFTAdapter.load(folder: URL(fileURLWithPath: adapter), into: m) }
             let logprobs = m.logProbabilities(tokens)
@@ -34,6 +43,16 @@ struct ScoreCommand: ParsableCommand {
                 print(String(format: "nll %.6f  perplexity %.4f", nll, exp(nll)))
             }
         }
+    }
+
+    func encode(_ text: String) throws -> [Int] {
+        let file = URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json")
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw TailorError("\(file.path): not found; --text needs the model's tokenizer (or use --ids)")
+        }
+        let tokens = try mappingDataErrors { try Tokenizer(contentsOf: file).encode(text, addSpecialTokens: true) }
+        guard tokens.count >= 2 else { throw TailorError("--text: encodes to \(tokens.count) token(s); need at least two") }
+        return tokens
     }
 
     func parseIDs(_ text: String) throws -> [Int] {

@@ -7,7 +7,7 @@ struct TailorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor",
         abstract: "Fine-tune Llama-family models with LoRA on a CPU.",
-        subcommands: [ScoreCommand.self, InspectCommand.self]
+        subcommands: [ScoreCommand.self, InspectCommand.self, TokenizeCommand.self]
     )
 }
 
