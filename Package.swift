@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // MARK: Implementation details
@@ -39,7 +40,11 @@ let package = Package(
         // MARK: Command line
         .executableTarget(
             name: "TailorCLI",
-            dependencies: ["Tailor", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Tailor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
 
         // MARK: Tests

@@ -7,16 +7,22 @@ struct TailorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor",
         abstract: "Fine-tune Llama-family models with LoRA on a CPU.",
-        subcommands: [ScoreCommand.self, InspectCommand.self, TokenizeCommand.self]
+        subcommands: [
+            TrainCommand.self, EvalCommand.self, GenerateCommand.self, ScoreCommand.self,
+            TokenizeCommand.self, InspectCommand.self,
+        ]
     )
 }
 
-/// Runs `body`, turning Tailor's input errors into a message on stderr and exit code 1.
+/// Runs `body`, turning input errors (bad files, settings, data) into one line on stderr and
+/// exit code 1. Exit codes from `body` pass through.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let e as TailorError {
-        FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         throw ExitCode.failure
     }
 }

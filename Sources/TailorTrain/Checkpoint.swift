@@ -1,4 +1,5 @@
 import Foundation
+import TailorData
 import TailorModels
 import TailorTape
 import TailorTensor
@@ -13,7 +14,7 @@ public struct TrainerState: Sendable, Codable, Equatable {
     public var step: Int
     public var totalSteps: Int
     /// The next batch to read.
-    public var cursor: DataCursorState
+    public var cursor: DataCursor
     public var seed: UInt64
     public var bestValidLoss: Double?
     public var bestStep: Int?
@@ -21,12 +22,6 @@ public struct TrainerState: Sendable, Codable, Equatable {
     public var evalsWithoutImprovement: Int
     public var elapsedSeconds: Double
     public var configuration: TrainingConfiguration
-}
-
-/// `DataCursor` lives in TailorData; mirrored here so the state file has one Codable shape.
-public struct DataCursorState: Sendable, Codable, Equatable {
-    public var epoch: Int
-    public var batch: Int
 }
 
 /// Checkpoint folders `OUTPUT/checkpoints/step-NNNNNN/`, written atomically: everything goes to
@@ -120,5 +115,16 @@ public enum Checkpoints {
     static func fsyncDirectory(_ url: URL) {
         let fd = open(url.path, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }
+    }
+}
+
+extension Checkpoints {
+    /// The output folder a `--resume` path belongs to: the path itself, or OUTPUT for a
+    /// `OUTPUT/checkpoints/step-N` folder.
+    public static func outputFolder(ofResume path: URL) -> URL {
+        if FileManager.default.fileExists(atPath: path.appendingPathComponent(stateFile).path) {
+            return path.deletingLastPathComponent().deletingLastPathComponent()
+        }
+        return path
     }
 }

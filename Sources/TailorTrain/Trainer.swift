@@ -74,7 +74,7 @@ public final class Trainer {
     public func run(resume: URL? = nil, onEvent: (TrainingEvent) -> TrainingControl = { _ in .proceed }) throws -> TrainingSummary {
         let fm = FileManager.default
         try fm.createDirectory(at: output, withIntermediateDirectories: true)
-        var state = TrainerState(step: 0, totalSteps: totalSteps, cursor: DataCursorState(epoch: 0, batch: 0), seed: configuration.seed,
+        var state = TrainerState(step: 0, totalSteps: totalSteps, cursor: DataCursor(epoch: 0, batch: 0), seed: configuration.seed,
                                  bestValidLoss: nil, bestStep: nil, evalsWithoutImprovement: 0, elapsedSeconds: 0,
                                  configuration: configuration)
         if let resume {
@@ -98,7 +98,7 @@ public final class Trainer {
         func nextBatch() -> [[Int]] {
             if epochBatches.epoch != state.cursor.epoch { epochBatches = (state.cursor.epoch, planner.batches(epoch: state.cursor.epoch)) }
             if state.cursor.batch >= epochBatches.batches.count {
-                state.cursor = DataCursorState(epoch: state.cursor.epoch + 1, batch: 0)
+                state.cursor = DataCursor(epoch: state.cursor.epoch + 1, batch: 0)
                 epochBatches = (state.cursor.epoch, planner.batches(epoch: state.cursor.epoch))
             }
             defer { state.cursor.batch += 1 }

@@ -1,0 +1,16 @@
+import Foundation
+import Tailor
+
+/// `tailor train --dry-run`: the resolved configuration, dataset statistics and estimates.
+enum DryRun {
+    static func print(_ c: TrainingConfiguration, data: TrainingData, bundle: ModelBundle) {
+        Swift.print("configuration:")
+        for (k, v) in c.describedFields { Swift.print("  \(k.padding(toLength: 14, withPad: " ", startingAt: 0)) \(v)") }
+        Swift.print(data.summary)
+        for s in data.skipped.prefix(10) { Swift.print("  skipped \(s)") }
+        let m = bundle.model.configuration
+        let estimate = ResourceEstimate(model: m, configuration: c, longest: data.train.map(\.ids.count).max() ?? 0)
+        Swift.print(String(format: "estimate: peak RAM ≈ %.2f GiB, ≈ %.2f s per step (measured sgemm %.0f GFLOP/s)",
+                           estimate.peakBytes / Double(1 << 30), estimate.secondsPerStep, estimate.sgemmGFLOPs))
+    }
+}

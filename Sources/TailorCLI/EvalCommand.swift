@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Tailor
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Mean negative log-likelihood and perplexity of a JSONL file, built exactly as training builds it.",
+        discussion: "loss is the mean over every trained position of the file (token-weighted, not per example)."
+    )
+
+    @Option(help: "Hugging Face model folder.") var model: String
+    @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
+    @Option(help: "A .jsonl file (or a folder: its valid.jsonl, else train.jsonl).") var data: String
+    @Option(help: "Data format: text, completion, chat or alpaca (default: detected).") var format: String?
+    @Option(help: "Scored tokens: completions or all (default completions).") var mask = "completions"
+    @Option(help: "Tokens per example; longer ones are cut, keeping the start.") var maxSeq = 1024
+    @Option(help: "Rows per forward pass.") var batchSize = 4
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let bundle = try ModelBundle.load(model)
+            if let adapter { try PEFTAdapter.load(folder: URL(fileURLWithPath: adapter), into: bundle.model) }
+            var c = TrainingConfiguration()
+            c.model = model
+            try c.set("max-seq", "\(maxSeq)", source: "--max-seq")
+            try c.set("mask", mask, source: "--mask")
+            if let format { try c.set("format", format, source: "--format") }
+            let examples = try TrainingData.evaluationExamples(c, file: data, bundle: bundle)
+            let (loss, tokens) = Trainer.evaluate(model: bundle.model, examples: examples, batchSize: batchSize, padding: bundle.paddingID)
+            guard tokens > 0 else { throw TailorError("\(data): no trained tokens to score (check --mask)") }
+            if json {
+                print(TailorCLI.json([("loss", loss), ("perplexity", exp(loss)), ("tokens", tokens), ("examples", examples.count)] as [(String, Any)]))
+            } else {
+                print(String(format: "loss %.6f  perplexity %.4f  tokens %d  examples %d", loss, exp(loss), tokens, examples.count))
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import TailorModels
+import TailorTensor
+
+/// A rough forecast of a run's peak memory and step time, for `--dry-run`.
+///
+/// Memory: fp32 weights + trainable state (value, gradient and two moments) + kept activations
+/// (every block's, or only block inputs plus one block's working set with checkpointing) + the
+/// cross-entropy chunk + a fixed runtime overhead. Time: matmul FLOPs of the step divided by
+/// 60 % of a plain sgemm measured now.
+public struct ResourceEstimate: Sendable {
+    public let peakBytes: Double
+    public let secondsPerStep: Double
+    public let sgemmGFLOPs: Double
+
+    public init(model m: ModelConfiguration, configuration c: TrainingConfiguration, longest: Int) {
+        let h = Double(m.hiddenSize), q = Double(m.headCount * m.headDim), kv = Double(m.kvHeadCount * m.headDim)
+        let f = Double(m.intermediateSize), layers = Double(m.layerCount), vocab = Double(m.vocabularySize)
+        let length = Double(c.pack ? c.maxSeq : min(c.maxSeq, max(longest, 1)))
+        let tokens = Double(c.batchSize) * length
+        let weights = Double(m.parameterCount) * 4
+        var trainable: Double
+        if c.full {
+            trainable = Double(m.parameterCount) * 16
+        } else {
+            let perLayer = Double(c.rank) * (2 * (h + q) + 2 * (h + kv) + 3 * (h + f))
+            trainable = perLayer * layers * 16
+        }
+        // Floats kept per token by one block: norms, projections, RoPE outputs, attention, MLP.
+        let perBlock = 6 * h + 3 * q + 4 * kv + 3 * f
+        let activations: Double
+        if c.checkpointing == "none" {
+            activations = layers * perBlock * tokens * 4
+        } else {
+            let k = c.checkpointing == "blocks" ? 1.0 : Double(Int(c.checkpointing.dropFirst(6)) ?? 1)
+            activations = (layers / k * h + 2 * k * perBlock) * tokens * 4
+        }
+        let crossEntropy = (Double(CrossEntropy.chunkRows) * vocab + 2 * tokens * h) * 4
+        peakBytes = weights + trainable + activations + crossEntropy + 300 * Double(1 << 20)
+        let forward = 2 * (Double(m.parameterCount) - (m.tieWordEmbeddings ? 0 : vocab * h))
+        let recompute = c.checkpointing == "none" ? 0.0 : 1.0
+        let flopsPerToken = forward * (2 + recompute + (c.full ? 1 : 0))
+        sgemmGFLOPs = Self.measureSgemm()
+        secondsPerStep = flopsPerToken * tokens * Double(c.gradAccum) / (0.6 * sgemmGFLOPs * 1e9)
+    }
+
+    /// GFLOP/s of a 512³ sgemm, best of five (about 0.1 s).
+    static func measureSgemm() -> Double {
+        let n = 512
+        let a = Tensor(zeros: [n, n]), b = Tensor(zeros: [n, n]), out = Tensor(zeros: [n, n])
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t = Date()
+            MatMul.forward(a.pointer, b.pointer, out.pointer, m: n, n: n, k: n, transA: false, transB: false)
+            best = min(best, Date().timeIntervalSince(t))
+        }
+        return 2 * Double(n * n * n) / max(best, 1e-9) / 1e9
+    }
+}
