@@ -13,7 +13,8 @@ extension DatasetEncoder {
                                   + "conversation; use a template with {% generation %} blocks or mask all tokens",
                                   fatal: false)
             }
-            let through = Array(try render(Array(messages[...i]), tools: tools, addGenerationPrompt: false).text.utf8)
+            let through = i == messages.count - 1 ? full
+                : Array(try render(Array(messages[...i]), tools: tools, addGenerationPrompt: false).text.utf8)
             let start = before.count
             var end = start
             while end < through.count, end < full.count, through[end] == full[end] { end += 1 }

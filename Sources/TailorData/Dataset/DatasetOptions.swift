@@ -9,7 +9,10 @@ import Foundation
 /// | ``messages`` | `messages` (`[{role, content}]`), optional `tools` | every assistant turn and its end-of-turn token |
 /// | ``alpaca`` | `instruction`, optional `input`, `output` | the output and its end-of-turn/EOS token |
 ///
-/// Other keys in a record are ignored. See ``DatasetEncoder`` for how each becomes tokens.
+/// Other keys in a record are ignored. Required strings must be non-empty. A message is an object with a `role`
+/// (`system`, `user`, `assistant` or `tool`) and a non-empty string `content` (an assistant message with
+/// `tool_calls` may have none); other message keys (`tool_calls`, `name`, …) are passed to the template as they are.
+/// A conversation needs at least one assistant message. See ``DatasetEncoder`` for how each becomes tokens.
 public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
     /// `{"text": "…"}`: plain text, trained everywhere.
     case text
@@ -77,6 +80,7 @@ public struct DatasetOptions: Sendable, Equatable {
     /// Keep only the first `maxLength` tokens of each example; nil keeps everything.
     public var maxLength: Int?
 
+    /// Options; the defaults detect the format, train completions, throw on bad lines and do not truncate.
     public init(format: DatasetFormat? = nil, keys: [String: String] = [:], mask: LossMaskMode = .completions,
                 skipBad: Bool = false, maxLength: Int? = nil) {
         precondition(maxLength.map { $0 > 0 } ?? true, "maxLength must be positive")
@@ -98,8 +102,10 @@ public struct DatasetError: Error, Sendable, Equatable, CustomStringConvertible,
     /// What is wrong.
     public let message: String
 
+    /// An error at `location` (`path:line` or `path`).
     public init(location: String, message: String) { self.location = location; self.message = message }
 
+    /// `"<location>: <message>"`.
     public var description: String { location.isEmpty ? message : "\(location): \(message)" }
     public var errorDescription: String? { description }
 }
