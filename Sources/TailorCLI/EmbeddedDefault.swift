@@ -22,7 +22,17 @@ enum EmbeddedDefault {
 
     /// The tuned recipe for the embedded default.
     static let recipe: [(String, String)] = [
-        ("rank", "8"), ("alpha", "16"), ("lr", "1e-3"), ("steps", "120"), ("batch-size", "8"),
-        ("max-seq", "128"), ("eval-every", "20"), ("save-every", "60"), ("warmup", "10"), ("dropout", "0"),
+        ("rank", "8"), ("alpha", "16"), ("dropout", "0.05"), ("targets", "all-linear"),
+        ("optimizer", "adamw"), ("lr", "2e-3"), ("schedule", "cosine"), ("warmup", "0"), ("clip", "1.0"),
+        ("batch-size", "8"), ("steps", "300"), ("max-seq", "128"), ("checkpointing", "blocks"),
+        ("eval-every", "50"), ("save-every", "100"), ("seed", "0"),
     ]
+
+    /// The first validation question of the default task, for the before/after sample.
+    static func sampleQuestion() -> String? {
+        let url = root.appendingPathComponent("Datasets/default-task/valid.jsonl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8), let line = text.split(separator: "\n").first,
+              let record = try? JSONValue(parsing: String(line)) else { return nil }
+        return record["messages"]?[0]?["content"]?.stringValue
+    }
 }

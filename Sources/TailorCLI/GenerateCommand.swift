@@ -51,15 +51,7 @@ struct GenerateCommand: ParsableCommand {
 
     func promptIDs(_ bundle: ModelBundle, _ tokenizer: Tokenizer) throws -> [Int] {
         if let prompt { return tokenizer.encode(prompt, addSpecialTokens: true) }
-        guard let template = bundle.template else {
-            throw TailorError("\(bundle.folder.path): the model has no chat template (chat_template.jinja or tokenizer_config.json); use --prompt")
-        }
-        var messages: [JSONValue] = []
-        if let system { messages.append(["role": "system", "content": .string(system)]) }
-        messages.append(["role": "user", "content": .string(chat!)])
-        let rendered = try template.render(messages: messages, addGenerationPrompt: true,
-                                           bosToken: bundle.tokenizerConfig.bosToken, eosToken: bundle.tokenizerConfig.eosToken)
-        return tokenizer.encode(rendered.text, addSpecialTokens: false)
+        return try chatPromptIDs(bundle, tokenizer, system: system, user: chat!)
     }
 
     /// Unbuffered stdout, so streamed tokens and labels keep their order.
@@ -78,4 +70,26 @@ struct GenerateCommand: ParsableCommand {
             FileHandle.standardError.write(Data("note: stopped at the model's context length\n".utf8))
         }
     }
+}
+
+/// The chat template's render of [system?, user] with the assistant header, tokenized without
+/// adding special tokens again (the template has them).
+func chatPromptIDs(_ bundle: ModelBundle, _ tokenizer: Tokenizer, system: String?, user: String) throws -> [Int] {
+    guard let template = bundle.template else {
+        throw TailorError("\(bundle.folder.path): the model has no chat template (chat_template.jinja or tokenizer_config.json); use --prompt")
+    }
+    var messages: [JSONValue] = []
+    if let system { messages.append(["role": "system", "content": .string(system)]) }
+    messages.append(["role": "user", "content": .string(user)])
+    let rendered = try template.render(messages: messages, addGenerationPrompt: true,
+                                       bosToken: bundle.tokenizerConfig.bosToken, eosToken: bundle.tokenizerConfig.eosToken)
+    return tokenizer.encode(rendered.text, addSpecialTokens: false)
+}
+
+/// A short greedy answer to `question`, for before/after samples.
+func sampleAnswer(_ bundle: ModelBundle, question: String) throws -> String {
+    let tokenizer = try bundle.requireTokenizer()
+    let ids = try chatPromptIDs(bundle, tokenizer, system: nil, user: question)
+    let out = try bundle.model.generate(prompt: ids, maxTokens: 48, sampling: .greedy, stopTokens: bundle.stopTokens, seed: 0)
+    return tokenizer.decode(out, skipSpecialTokens: true)
 }

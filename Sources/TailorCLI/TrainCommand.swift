@@ -77,7 +77,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var c = try resolvedConfiguration()
+            var (c, isDefault) = try resolvedConfiguration()
             let out = URL(fileURLWithPath: c.output)
             if resume == nil && !dryRun { try prepareOutput(out) }
             let bundle = try ModelBundle.load(c.model)
@@ -88,18 +88,25 @@ struct TrainCommand: ParsableCommand {
                                       train: data.train, valid: data.valid, padding: bundle.paddingID)
             let progress = ProgressPrinter(json: json, totalSteps: trainer.totalSteps)
             progress.note(data.summary)
+            let question = isDefault ? EmbeddedDefault.sampleQuestion() : nil
+            let before = try question.map { try sampleAnswer(bundle, question: $0) }
             Interrupt.install()
             let summary = try trainer.run(resume: resume.map { URL(fileURLWithPath: $0) }) { event in
                 progress.handle(event)
                 return Interrupt.requested ? .stop : .proceed
             }
             progress.finish(summary, configuration: c)
+            if let question, let before, !summary.interrupted {
+                let after = try sampleAnswer(bundle, question: question)
+                progress.note("\nsample (greedy): \(question)\n  before training: \(before)\n  after training:  \(after)")
+            }
             if summary.interrupted { throw ExitCode(130) }
         }
     }
 
-    /// Defaults ← (checkpoint's configuration when resuming) ← YAML ← command-line options.
-    func resolvedConfiguration() throws -> TrainingConfiguration {
+    /// Defaults ← (checkpoint's configuration when resuming) ← YAML ← command-line options;
+    /// also whether the embedded default applies.
+    func resolvedConfiguration() throws -> (TrainingConfiguration, Bool) {
         var c = TrainingConfiguration()
         if let resume {
             c = try Checkpoints.loadState(Checkpoints.resolve(URL(fileURLWithPath: resume))).configuration
@@ -108,13 +115,12 @@ struct TrainCommand: ParsableCommand {
         let yaml = try config.map { path in try Self.yamlSettings(path).map { ($0.0, $0.1, path) } } ?? []
         let settings = yaml + flagSettings.map { ($0.0, $0.1, "--\($0.0)") }
         // No model and no data anywhere: the embedded default, which other settings may still adjust.
-        if resume == nil && !settings.contains(where: { $0.0 == "model" || $0.0 == "data" }) {
-            try EmbeddedDefault.apply(to: &c)
-        }
+        let isDefault = resume == nil && !settings.contains(where: { $0.0 == "model" || $0.0 == "data" })
+        if isDefault { try EmbeddedDefault.apply(to: &c) }
         for (key, value, source) in settings { try c.set(key, value, source: source) }
         guard !c.model.isEmpty else { throw TailorError("--model is required (or run with no arguments for the embedded default)") }
         guard !c.data.isEmpty else { throw TailorError("--data is required") }
-        return c
+        return (c, isDefault)
     }
 
     static func yamlSettings(_ path: String) throws -> [(String, String)] {
@@ -150,16 +156,24 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-/// Ctrl-C asks the trainer to save a checkpoint and stop; a second Ctrl-C ends at once.
+/// Ctrl-C (or SIGTERM) asks the trainer to save a checkpoint and stop; a second one ends at once.
 enum Interrupt {
     nonisolated(unsafe) static var flag: sig_atomic_t = 0
 
     static var requested: Bool { flag != 0 }
 
     static func install() {
-        signal(SIGINT) { _ in
-            Interrupt.flag = 1
-            signal(SIGINT, SIG_DFL)
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber) { received in
+                Interrupt.flag = 1
+                signal(received, SIG_DFL)
+            }
         }
+        // A parent may have spawned us with these signals blocked (the mask is inherited).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

@@ -8,7 +8,8 @@ struct CLIResult {
     let stderr: String
 }
 
-func runTailor(_ arguments: [String]) throws -> CLIResult {
+/// The built `tailor` executable.
+func tailorExecutable() throws -> URL {
     let candidates = [
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tailor"),
         Bundle.main.bundleURL.appendingPathComponent("tailor"),
@@ -17,8 +18,12 @@ func runTailor(_ arguments: [String]) throws -> CLIResult {
     guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         throw CLIError(message: "tailor executable not found near \(CommandLine.arguments[0])")
     }
+    return exe
+}
+
+func runTailor(_ arguments: [String]) throws -> CLIResult {
     let p = Process()
-    p.executableURL = exe
+    p.executableURL = try tailorExecutable()
     p.arguments = arguments
     let out = Pipe(), err = Pipe()
     p.standardOutput = out; p.standardError = err
