@@ -48,6 +48,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Clip the global gradient norm; 0 = off (default 1.0).") var clip: Double?
     @Option(help: "Gradient checkpointing: none, blocks or every:K (default blocks).") var checkpointing: String?
     @Option(help: "Seed for data order, adapter init and dropout (default 0).") var seed: UInt64?
+    @Flag(help: "Skip (and count) a batch whose loss or gradients are NaN or infinite instead of stopping.") var skipNonfinite = false
     @Option(help: "Validate every N steps; 0 = only at the end (default 50).") var evalEvery: Int?
     @Option(help: "Checkpoint every N steps; 0 = never (default 100).") var saveEvery: Int?
     @Option(help: "Periodic checkpoints kept besides the best (default 3).") var keep: Int?
@@ -69,7 +70,7 @@ struct TrainCommand: ParsableCommand {
             ("weight-decay", weightDecay.map { "\($0)" }), ("schedule", schedule), ("warmup", warmup.map { "\($0)" }),
             ("min-lr", minLr.map { "\($0)" }), ("batch-size", batchSize.map { "\($0)" }), ("grad-accum", gradAccum.map { "\($0)" }),
             ("steps", steps.map { "\($0)" }), ("epochs", epochs.map { "\($0)" }), ("clip", clip.map { "\($0)" }),
-            ("checkpointing", checkpointing), ("seed", seed.map { "\($0)" }), ("eval-every", evalEvery.map { "\($0)" }),
+            ("checkpointing", checkpointing), ("seed", seed.map { "\($0)" }), ("skip-nonfinite", skipNonfinite ? "true" : nil), ("eval-every", evalEvery.map { "\($0)" }),
             ("save-every", saveEvery.map { "\($0)" }), ("keep", keep.map { "\($0)" }), ("early-stop", earlyStop.map { "\($0)" }),
         ]
         return pairs.compactMap { k, v in v.map { (k, $0) } }
@@ -79,10 +80,13 @@ struct TrainCommand: ParsableCommand {
         try reportingErrors {
             var (c, isDefault) = try resolvedConfiguration()
             let out = URL(fileURLWithPath: c.output)
-            if resume == nil && !dryRun { try prepareOutput(out) }
+            if resume == nil && !dryRun { try checkOutput(out) }
+            // Model and data are validated before anything in the output folder changes, so bad
+            // input leaves it as it was (no adapter, no partial file).
             let bundle = try ModelBundle.load(c.model)
             let data = try TrainingData.load(c, bundle: bundle)
             if dryRun { return DryRun.print(c, data: data, bundle: bundle) }
+            if resume == nil { try clearOutput(out) }
             c.output = out.path
             let trainer = try Trainer(configuration: c, model: bundle.model, modelFolder: bundle.folder,
                                       train: data.train, valid: data.valid, padding: bundle.paddingID)
@@ -141,15 +145,17 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// Refuses an existing, non-empty output folder unless --overwrite, which clears only what
-    /// Tailor writes there.
-    func prepareOutput(_ out: URL) throws {
+    /// Refuses an existing, non-empty output folder unless --overwrite.
+    func checkOutput(_ out: URL) throws {
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
+        guard !contents.isEmpty, !overwrite else { return }
+        throw TailorError("\(out.path): output folder exists and is not empty (use --resume \(out.path) to continue or --overwrite to replace it)")
+    }
+
+    /// With --overwrite, clears only what Tailor writes in the output folder.
+    func clearOutput(_ out: URL) throws {
         let fm = FileManager.default
-        let contents = (try? fm.contentsOfDirectory(atPath: out.path)) ?? []
-        guard !contents.isEmpty else { return }
-        guard overwrite else {
-            throw TailorError("\(out.path): output folder exists and is not empty (use --resume \(out.path) to continue or --overwrite to replace it)")
-        }
+        guard overwrite, fm.fileExists(atPath: out.path) else { return }
         for name in ["adapter_config.json", "adapter_model.safetensors", "model.safetensors", "metrics.jsonl", "loss.svg", "checkpoints"] {
             try? fm.removeItem(at: out.appendingPathComponent(name))
         }
@@ -163,6 +169,9 @@ enum Interrupt {
     static var requested: Bool { flag != 0 }
 
     static func install() {
+        // Past a file size limit, write(2) then fails with EFBIG (reported like a full disk)
+        // instead of the signal ending the process.
+        signal(SIGXFSZ, SIG_IGN)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { received in
                 Interrupt.flag = 1

@@ -228,23 +228,46 @@ public enum SafetensorsWriter {
     }
 }
 
-/// Atomic file replacement: write a temporary sibling, flush it, then rename over the target,
-/// so readers see either the old file or the whole new one.
+/// Atomic file replacement: write a temporary sibling, fsync it, rename it over the target and
+/// fsync the folder, so readers (and a machine that loses power) see either the old file or the
+/// whole new one. A failed write (full disk, file size limit, unwritable folder) throws an error
+/// naming the file and the system's reason, removes the temporary file and leaves the target as
+/// it was.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try data.write(to: tmp)
-            let fd = open(tmp.path, O_RDONLY)
-            if fd >= 0 { fsync(fd); close(fd) }
-            if rename(tmp.path, url.path) != 0 {
-                throw TailorError("\(url.path): cannot replace (\(String(cString: strerror(errno))))")
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            if let e = error as? TailorError { throw e }
-            throw TailorError("\(url.path): cannot write (\(error.localizedDescription))")
+        func failure(_ what: String) -> TailorError {
+            TailorError("\(url.path): cannot \(what) (\(String(cString: strerror(errno))))")
         }
+        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw failure("write") }
+        var ok = false
+        defer { if !ok { unlink(tmp.path) } }
+        do {
+            defer { close(fd) }
+            try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                var done = 0
+                while done < raw.count {
+                    let n = posixWrite(fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { throw failure("write") }
+                    done += n
+                }
+            }
+            guard fsync(fd) == 0 else { throw failure("flush") }
+        }
+        guard rename(tmp.path, url.path) == 0 else { throw failure("replace") }
+        ok = true
+        syncFolder(dir)
+    }
+
+    /// Flushes a folder's entries (a rename inside it) to disk; best effort.
+    public static func syncFolder(_ url: URL) {
+        let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
     }
 }
+
+/// `write(2)`, named so that `AtomicFile.write` does not shadow it.
+private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }

@@ -22,6 +22,9 @@ public struct TrainerState: Sendable, Codable, Equatable {
     public var evalsWithoutImprovement: Int
     public var elapsedSeconds: Double
     public var configuration: TrainingConfiguration
+    /// Steps skipped so far because of a non-finite loss or gradient (`skipNonfinite`); absent
+    /// in checkpoints written before this field existed.
+    public var skippedNonFinite: Int? = nil
 }
 
 /// Checkpoint folders `OUTPUT/checkpoints/step-NNNNNN/`, written atomically: everything goes to
@@ -36,37 +39,58 @@ public enum Checkpoints {
     public static func name(step: Int) -> String { String(format: "step-%06d", step) }
 
     /// Writes a checkpoint; `writeContents` puts the weights and optimizer state into the folder.
+    ///
+    /// Every file is fsynced, then the folder is fsynced and renamed into place and its parent
+    /// fsynced. On any failure (full disk, unwritable folder) the error names the checkpoint and
+    /// the reason, the partial folder is removed, and the existing checkpoints are untouched.
     public static func save(output: URL, state: TrainerState, writeContents: (URL) throws -> Void) throws -> URL {
         let fm = FileManager.default
         let root = folder(output: output)
-        try fm.createDirectory(at: root, withIntermediateDirectories: true)
         let final = root.appendingPathComponent(name(step: state.step))
         let tmp = root.appendingPathComponent(".\(name(step: state.step)).tmp-\(getpid())")
-        try? fm.removeItem(at: tmp)
         do {
+            try fm.createDirectory(at: root, withIntermediateDirectories: true)
+            try? fm.removeItem(at: tmp)
             try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
             try writeContents(tmp)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try encoder.encode(state), to: tmp.appendingPathComponent(stateFile))
-            // Replace an existing checkpoint of the same step (a resumed run re-saving it).
+            AtomicFile.syncFolder(tmp)
+            // Replace an existing checkpoint of the same step (a resumed run re-saving it). A crash
+            // between the two moves leaves the older checkpoints, which resume uses.
             if fm.fileExists(atPath: final.path) {
                 let old = root.appendingPathComponent(".\(name(step: state.step)).old-\(getpid())")
+                try? fm.removeItem(at: old)
                 try fm.moveItem(at: final, to: old)
                 try fm.moveItem(at: tmp, to: final)
                 try? fm.removeItem(at: old)
             } else {
                 guard rename(tmp.path, final.path) == 0 else {
-                    throw TailorError("\(final.path): cannot move checkpoint into place (\(String(cString: strerror(errno))))")
+                    throw TailorError("cannot move it into place (\(String(cString: strerror(errno))))")
                 }
             }
-            fsyncDirectory(root)
+            AtomicFile.syncFolder(root)
         } catch {
             try? fm.removeItem(at: tmp)
-            if let e = error as? TailorError { throw e }
-            throw TailorError("\(final.path): cannot write checkpoint (\(error.localizedDescription))")
+            let reason = (error as? TailorError)?.message ?? error.localizedDescription
+            let kept = list(output: output).last.map { "; the last complete checkpoint, \($0.url.path), is intact" } ?? ""
+            throw TailorError("\(final.path): cannot write checkpoint: \(reason)\(kept)")
         }
         return final
+    }
+
+    /// Removes what an interrupted ``save(output:state:writeContents:)``, ``prune(output:keep:protected:)``
+    /// or atomic file write left behind (`checkpoints/.step-*` folders, `OUTPUT/.*.tmp-*` files);
+    /// complete checkpoints and files are never touched.
+    public static func removeIncomplete(output: URL) {
+        for n in (try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? [] where n.hasPrefix(".") && n.contains(".tmp-") {
+            try? FileManager.default.removeItem(at: output.appendingPathComponent(n))
+        }
+        let root = folder(output: output)
+        for n in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] where n.hasPrefix(".step-") {
+            try? FileManager.default.removeItem(at: root.appendingPathComponent(n))
+        }
     }
 
     /// Complete checkpoints in `output`, oldest first.
@@ -106,16 +130,20 @@ public enum Checkpoints {
     }
 
     /// Deletes periodic checkpoints beyond the newest `keep`, never `protected` (the best).
+    ///
+    /// Each folder is first renamed to a hidden name (atomic), then deleted, so a crash during
+    /// the deletion never leaves a half-deleted `step-N` folder that resume would pick up.
     public static func prune(output: URL, keep: Int, protected: Int?) {
         let all = list(output: output)
         let removable = all.filter { $0.step != protected }
-        for c in removable.dropLast(max(0, keep)) { try? FileManager.default.removeItem(at: c.url) }
+        let root = folder(output: output)
+        for c in removable.dropLast(max(0, keep)) {
+            let doomed = root.appendingPathComponent(".\(c.url.lastPathComponent).del-\(getpid())")
+            guard rename(c.url.path, doomed.path) == 0 else { continue }
+            try? FileManager.default.removeItem(at: doomed)
+        }
     }
 
-    static func fsyncDirectory(_ url: URL) {
-        let fd = open(url.path, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-    }
 }
 
 extension Checkpoints {

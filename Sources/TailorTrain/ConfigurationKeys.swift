@@ -8,7 +8,7 @@ extension TrainingConfiguration {
         "model", "data", "valid-data", "output", "format", "mask", "max-seq", "pack", "valid-split",
         "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full",
         "optimizer", "lr", "momentum", "nesterov", "weight-decay", "schedule", "warmup", "min-lr",
-        "batch-size", "grad-accum", "steps", "epochs", "clip", "checkpointing", "seed",
+        "batch-size", "grad-accum", "steps", "epochs", "clip", "checkpointing", "seed", "skip-nonfinite",
         "eval-every", "save-every", "keep", "early-stop",
     ]
 
@@ -92,6 +92,7 @@ extension TrainingConfiguration {
         case "seed":
             guard let v = UInt64(value) else { throw TailorError("\(source): seed must be a non-negative integer, got \"\(value)\"") }
             seed = v
+        case "skip-nonfinite": skipNonfinite = try bool()
         case "eval-every": evalEvery = try nonNegative()
         case "save-every": saveEvery = try nonNegative()
         case "keep": keep = try nonNegative()
@@ -111,7 +112,7 @@ extension TrainingConfiguration {
             "nesterov": "\(nesterov)", "weight-decay": "\(weightDecay)", "schedule": schedule, "warmup": "\(warmup)",
             "min-lr": "\(minLR)", "batch-size": "\(batchSize)", "grad-accum": "\(gradAccum)",
             "steps": steps.map(String.init) ?? "from epochs", "epochs": "\(epochs)", "clip": "\(clip)",
-            "checkpointing": checkpointing, "seed": "\(seed)", "eval-every": "\(evalEvery)", "save-every": "\(saveEvery)",
+            "checkpointing": checkpointing, "seed": "\(seed)", "skip-nonfinite": "\(skipNonfinite)", "eval-every": "\(evalEvery)", "save-every": "\(saveEvery)",
             "keep": "\(keep)", "early-stop": "\(earlyStop)",
         ]
         return Self.keys.map { ($0, values[$0]!) }

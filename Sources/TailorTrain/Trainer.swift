@@ -73,7 +73,10 @@ public final class Trainer {
     /// checkpoint first). With `resume`, continues from that checkpoint folder.
     public func run(resume: URL? = nil, onEvent: (TrainingEvent) -> TrainingControl = { _ in .proceed }) throws -> TrainingSummary {
         let fm = FileManager.default
-        try fm.createDirectory(at: output, withIntermediateDirectories: true)
+        do { try fm.createDirectory(at: output, withIntermediateDirectories: true) } catch {
+            throw TailorError("\(output.path): cannot create the output folder (\(error.localizedDescription))")
+        }
+        Checkpoints.removeIncomplete(output: output)
         var state = TrainerState(step: 0, totalSteps: totalSteps, cursor: DataCursor(epoch: 0, batch: 0), seed: configuration.seed,
                                  bestValidLoss: nil, bestStep: nil, evalsWithoutImprovement: 0, elapsedSeconds: 0,
                                  configuration: configuration)
@@ -95,14 +98,18 @@ public final class Trainer {
         var interrupted = false, stoppedEarly = false
         let started = Date().addingTimeInterval(-state.elapsedSeconds)
 
-        func nextBatch() -> [[Int]] {
+        /// The next batch's rows, and its name for messages: `epoch E batch B (file:line, …)`.
+        func nextBatch() -> (rows: [[Int]], name: String) {
             if epochBatches.epoch != state.cursor.epoch { epochBatches = (state.cursor.epoch, planner.batches(epoch: state.cursor.epoch)) }
             if state.cursor.batch >= epochBatches.batches.count {
                 state.cursor = DataCursor(epoch: state.cursor.epoch + 1, batch: 0)
                 epochBatches = (state.cursor.epoch, planner.batches(epoch: state.cursor.epoch))
             }
             defer { state.cursor.batch += 1 }
-            return epochBatches.batches[state.cursor.batch]
+            let rows = epochBatches.batches[state.cursor.batch]
+            let sources = rows.flatMap { $0.map { train[$0].source } }
+            let listed = sources.prefix(4).joined(separator: ", ") + (sources.count > 4 ? ", …" : "")
+            return (rows, "epoch \(state.cursor.epoch) batch \(state.cursor.batch) (\(listed))")
         }
         func checkpoint() throws -> URL {
             state.elapsedSeconds = Date().timeIntervalSince(started)
@@ -116,35 +123,54 @@ public final class Trainer {
 
         while state.step < totalSteps {
             let stepStart = Date()
-            let micro = (0..<configuration.gradAccum).map { _ in makeBatch(nextBatch(), from: train) }
+            let drawn = (0..<configuration.gradAccum).map { _ in nextBatch() }
+            let micro = drawn.map { makeBatch($0.rows, from: train) }
             // Every micro-batch's loss is divided by the whole step's token count, so the summed
             // gradients are those of one batch made of all micro-batches.
             let tokens = micro.reduce(0) { $0 + $1.trainedTokens }
             var lossSum: Double = 0
+            var fault: String?
             for (i, batch) in micro.enumerated() {
                 let tape = Tape()
                 let out = model.loss(tape, batch, checkpointing: policy, dropoutSeed: dropoutSeed(step: state.step, micro: i),
                                      normalizer: Float(max(tokens, 1)))
+                if fault == nil, !out.lossSum.isFinite { fault = "the loss is \(out.lossSum) on \(drawn[i].name)" }
                 tape.backward(out.loss)
                 lossSum += out.lossSum
             }
             let loss = lossSum / Double(max(tokens, 1))
-            guard loss.isFinite else {
-                throw TailorError("step \(state.step + 1): the loss is \(loss) (non-finite) on batch \(state.cursor.epoch):\(state.cursor.batch); training stopped, the last checkpoint is kept")
+            // Measured before clipping (which would spread a NaN into every gradient).
+            let norm = gradientNorm(params)
+            if fault == nil, !norm.isFinite {
+                fault = "the gradient norm is \(norm) on \(drawn.map(\.name).joined(separator: " + "))"
             }
-            let norm = configuration.clip > 0 ? Double(clipGradientNorm(params, maxNorm: Float(configuration.clip))) : gradientNorm(params)
             let lr = schedule.lr(at: state.step, totalSteps: totalSteps)
-            optimizer.step(params, lr: lr)
-            for p in params { p.zeroGradient() }
-            state.step += 1
-            lastLoss = loss
-            let seconds = Date().timeIntervalSince(stepStart)
-            let processed = micro.reduce(0) { $0 + $1.rows * $1.length }
-            let m = StepMetrics(step: state.step, totalSteps: totalSteps, loss: loss, learningRate: Double(lr), tokens: tokens,
-                                tokensPerSecond: Double(processed) / seconds, gradientNorm: norm, seconds: seconds,
-                                elapsed: Date().timeIntervalSince(started), peakRSSBytes: peakResidentBytes(), epoch: state.cursor.epoch)
-            try metrics.record(m)
-            if onEvent(.step(m)) == .stop { interrupted = true }
+            if let fault {
+                // Nothing of this step reaches the weights or the optimizer moments.
+                for p in params { p.zeroGradient() }
+                guard configuration.skipNonfinite else {
+                    let last = Checkpoints.list(output: output).last.map { "the last checkpoint, \($0.url.path), is kept" }
+                        ?? "no checkpoint had been written"
+                    throw TailorError("step \(state.step + 1): \(fault) (non-finite); training stopped and \(last). "
+                                      + "--skip-nonfinite skips such batches instead")
+                }
+                state.step += 1
+                state.skippedNonFinite = (state.skippedNonFinite ?? 0) + 1
+                _ = onEvent(.message("step \(state.step): skipped, \(fault) (\(state.skippedNonFinite ?? 0) skipped so far)"))
+            } else {
+                if configuration.clip > 0 { _ = clipGradientNorm(params, maxNorm: Float(configuration.clip)) }
+                optimizer.step(params, lr: lr)
+                for p in params { p.zeroGradient() }
+                state.step += 1
+                lastLoss = loss
+                let seconds = Date().timeIntervalSince(stepStart)
+                let processed = micro.reduce(0) { $0 + $1.rows * $1.length }
+                let m = StepMetrics(step: state.step, totalSteps: totalSteps, loss: loss, learningRate: Double(lr), tokens: tokens,
+                                    tokensPerSecond: Double(processed) / seconds, gradientNorm: norm, seconds: seconds,
+                                    elapsed: Date().timeIntervalSince(started), peakRSSBytes: peakResidentBytes(), epoch: state.cursor.epoch)
+                try metrics.record(m)
+                if onEvent(.step(m)) == .stop { interrupted = true }
+            }
 
             let last = state.step == totalSteps
             var saved = false
@@ -173,7 +199,8 @@ public final class Trainer {
         let best = state.bestStep.map { Checkpoints.folder(output: output).appendingPathComponent(Checkpoints.name(step: $0)) }
         return TrainingSummary(steps: state.step, finalLoss: lastLoss, bestValidLoss: state.bestValidLoss,
                                bestCheckpoint: best.flatMap { fm.fileExists(atPath: $0.path) ? $0 : nil },
-                               stoppedEarly: stoppedEarly, interrupted: interrupted, output: output)
+                               stoppedEarly: stoppedEarly, interrupted: interrupted, output: output,
+                               skippedNonFinite: state.skippedNonFinite ?? 0)
     }
 
     /// Mean negative log-likelihood over every trained token of `examples`, and the token count.

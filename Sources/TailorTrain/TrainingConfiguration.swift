@@ -64,6 +64,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// `none`, `blocks` or `every:K`.
     public var checkpointing: String = "blocks"
     public var seed: UInt64 = 0
+    /// On a NaN or infinite loss or gradient, skip the step's batch (and count it) instead of
+    /// stopping the run.
+    public var skipNonfinite: Bool = false
 
     // MARK: Evaluation and checkpoints
     /// Validate every N steps (0 = only at the end).

@@ -53,6 +53,8 @@ public struct TrainingSummary: Sendable {
     public var stoppedEarly: Bool
     public var interrupted: Bool
     public var output: URL
+    /// Steps skipped by `skipNonfinite` because their loss or gradients were NaN or infinite.
+    public var skippedNonFinite: Int = 0
 }
 
 /// Peak resident set size of this process, in bytes.

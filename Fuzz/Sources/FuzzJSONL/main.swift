@@ -1,0 +1,34 @@
+import Foundation
+import FuzzDriver
+import Tailor
+
+// The JSONL dataset loader on arbitrary file contents, with a small real tokenizer and chat
+// template (Tests/Fixtures/datasets/tiny), in every format and with skipping on and off.
+let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../Tests/Fixtures/datasets/tiny").standardized
+let encoder = try! DatasetEncoder(modelDirectory: fixture)
+let path = scratch("jsonl")
+
+func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    guard count > 0 else { return 0 }
+    // The first byte picks the options; the rest is the file.
+    let selector = start[0]
+    let data = Data(bytes: start + 1, count: count - 1)
+    guard (try? data.write(to: path)) != nil else { return 0 }
+    var options = DatasetOptions()
+    options.skipBad = selector & 1 != 0
+    options.maxLength = selector & 2 != 0 ? 16 : nil
+    let formats: [DatasetFormat?] = [nil, .text, .promptCompletion, .messages, .alpaca]
+    options.format = formats[Int(selector >> 2) % formats.count]
+    _ = try? encoder.load(path, options: options)
+    return 0
+}
+
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) })
+
+/// A per-process scratch file, in memory (/dev/shm) where there is one.
+func scratch(_ ext: String) -> URL {
+    let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
+    return dir.appendingPathComponent("tailor-fuzz-\(getpid()).\(ext)")
+}
