@@ -66,6 +66,7 @@ final class ProgressPrinter {
         if let l = s.finalLoss { text += String(format: ", final train loss %.4f", l) }
         if let v = s.bestValidLoss { text += String(format: ", best valid loss %.4f", v) }
         if s.stoppedEarly { text += " (stopped early)" }
+        if s.skippedNonFinite > 0 { text += ", \(s.skippedNonFinite) steps skipped (non-finite loss or gradient)" }
         text += "\n"
         text += c.full ? "model:    \(out)/model.safetensors\n" : "adapter:  \(out)/adapter_model.safetensors (+ adapter_config.json, PEFT format)\n"
         if let best = s.bestCheckpoint { text += "best:     \(best.path)\n" }

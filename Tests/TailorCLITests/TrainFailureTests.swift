@@ -122,6 +122,32 @@ import TailorTestSupport
         #expect(resumed.status == 0, "\(resumed.stderr)")
     }
 
+    /// A model whose embeddings are NaN: `tailor train` stops at step 1 naming the batch's data
+    /// lines and writes no adapter; with --skip-nonfinite it finishes and reports the skips.
+    @Test func nonFiniteLossEndToEnd() throws {
+        let model = try TokenizeCommandTests.modelFolder()
+        let work = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: model); try? FileManager.default.removeItem(at: work) }
+        let weights = model.appendingPathComponent("model.safetensors")
+        let file = try SafetensorsFile(url: weights)
+        var tensors = try file.entries.keys.sorted().map { (name: $0, tensor: try file.tensor($0)) }
+        let e = try #require(tensors.firstIndex { $0.name.hasSuffix("embed_tokens.weight") })
+        for i in 0..<tensors[e].tensor.count { tensors[e].tensor.pointer[i] = .nan }
+        try SafetensorsWriter.write(tensors, to: weights)
+        let data = try TrainCommandTests.chatData(in: work)
+        let out = work.appendingPathComponent("out")
+        let args = ["train", "--model", model.path, "--data", data.path, "--output", out.path, "--steps", "3", "--rank", "2",
+                    "--save-every", "1", "--valid-split", "0"]
+        let r = try runTailor(args)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("step 1: the loss is nan on epoch 0 batch 0 (\(data.path):"), "\(r.stderr)")
+        #expect(r.stderr.contains("no checkpoint had been written"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("adapter_model.safetensors").path))
+        let skipped = try runTailor(args + ["--overwrite", "--skip-nonfinite"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect((skipped.stdout + skipped.stderr).contains("3 steps skipped (non-finite loss or gradient)"), "\(skipped.stdout)")
+    }
+
     static func snapshot(_ folder: URL) throws -> [String: Data] {
         var files: [String: Data] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
