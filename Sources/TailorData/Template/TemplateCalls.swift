@@ -212,6 +212,7 @@ extension Interpreter {
             let width = args.get(0, "width").flatMap(intIndex) ?? 0
             let a = s.scalars
             guard width > a.count else { return .string(s) }
+            try checkLength(width)
             let pad = String(repeating: "0", count: width - a.count)
             if let f = a.first, f == "-" || f == "+" { return .string(String(f) + pad + String(scalars: a.dropFirst())) }
             return .string(pad + s)

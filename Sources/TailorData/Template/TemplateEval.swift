@@ -245,6 +245,14 @@ extension Interpreter {
         }
     }
 
+    /// Throws ``TemplateError/Kind/limitExceeded`` unless a string of `bytes` UTF-8 bytes fits
+    /// ``RenderLimits/maxOutputBytes``; called before building padded or repeated strings.
+    func checkLength(_ bytes: Int) throws {
+        if bytes > limits.maxOutputBytes {
+            throw TemplateError(.limitExceeded, "string longer than \(limits.maxOutputBytes) bytes", line: line)
+        }
+    }
+
     func checkedString(_ s: String) throws -> Value {
         if s.utf8.count > limits.maxOutputBytes {
             throw TemplateError(.limitExceeded, "string longer than \(limits.maxOutputBytes) bytes", line: line)

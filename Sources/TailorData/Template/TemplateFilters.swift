@@ -211,9 +211,19 @@ extension Interpreter {
         case "indent":
             let widthValue = args.get(0, "width") ?? .int(4)
             let indentation: String
-            if case .string(let s) = widthValue { indentation = s } else { indentation = String(repeating: " ", count: intIndex(widthValue) ?? 4) }
+            if case .string(let s) = widthValue {
+                indentation = s
+            } else {
+                let width = intIndex(widthValue) ?? 4
+                try checkLength(width)
+                indentation = String(repeating: " ", count: max(0, width))
+            }
             let first = bool(args, 1, "first"), blank = bool(args, 2, "blank")
-            let lines = pythonSplitlines(value.pythonString + "\n")
+            let text = value.pythonString
+            let lines = pythonSplitlines(text + "\n")
+            // The result is at most the text plus one indentation per line: bound it before building.
+            let (added, overflow) = indentation.utf8.count.multipliedReportingOverflow(by: lines.count + 1)
+            try checkLength(overflow || added > limits.maxOutputBytes ? .max : added + text.utf8.count)
             var rv: String
             if blank {
                 rv = lines.joined(separator: "\n" + indentation)
