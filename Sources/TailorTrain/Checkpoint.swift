@@ -89,7 +89,13 @@ public enum Checkpoints {
         }
         let root = folder(output: output)
         for n in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] where n.hasPrefix(".step-") {
-            try? FileManager.default.removeItem(at: root.appendingPathComponent(n))
+            let url = root.appendingPathComponent(n)
+            // A complete checkpoint moved aside to be replaced, whose replacement never arrived: restore it.
+            if let range = n.range(of: ".old-") {
+                let original = root.appendingPathComponent(String(n[n.index(after: n.startIndex)..<range.lowerBound]))
+                if !FileManager.default.fileExists(atPath: original.path), rename(url.path, original.path) == 0 { continue }
+            }
+            try? FileManager.default.removeItem(at: url)
         }
     }
 

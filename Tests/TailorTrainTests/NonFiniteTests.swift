@@ -115,9 +115,11 @@ import TailorTestSupport
         let out = temporaryFolder(); defer { try? FileManager.default.removeItem(at: out) }
         for step in 1...3 { _ = try Checkpoints.save(output: out, state: Self.state(step: step)) { _ in } }
         let root = Checkpoints.folder(output: out)
-        for name in [".step-000004.tmp-99", ".step-000001.del-98"] {
+        for name in [".step-000004.tmp-99", ".step-000001.del-98", ".step-000002.old-97"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(name), withIntermediateDirectories: true)
         }
+        // A checkpoint moved aside for replacement, killed before the new one was in place.
+        try FileManager.default.moveItem(at: root.appendingPathComponent("step-000003"), to: root.appendingPathComponent(".step-000003.old-96"))
         try Data().write(to: out.appendingPathComponent(".adapter_model.safetensors.tmp-5-6"))
         Checkpoints.removeIncomplete(output: out)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() == ["step-000001", "step-000002", "step-000003"])
