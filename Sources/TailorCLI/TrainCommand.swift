@@ -21,6 +21,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Validation .jsonl (default: valid.jsonl beside the data, else a --valid-split).") var validData: String?
     @Option(help: "Output folder (adapter, checkpoints, metrics.jsonl, loss.svg).") var output: String?
     @Option(help: "Data format: text, completion, chat or alpaca (default: detected per file).") var format: String?
+    @Option(help: "Record key remapping, e.g. --key prompt=question (repeatable).") var key: [String] = []
     @Option(help: "Trained tokens: completions (assistant turns) or all.") var mask: String?
     @Option(help: "Tokens per example; longer ones are cut, keeping the start (default 1024).") var maxSeq: Int?
     @Flag(help: "Pack several examples into each row of --max-seq tokens.") var pack = false
@@ -61,7 +62,7 @@ struct TrainCommand: ParsableCommand {
     var flagSettings: [(String, String)] {
         let pairs: [(String, String?)] = [
             ("model", model), ("data", data), ("valid-data", validData), ("output", output), ("format", format),
-            ("mask", mask), ("max-seq", maxSeq.map { "\($0)" }), ("pack", pack ? "true" : nil),
+            ("keys", key.isEmpty ? nil : key.joined(separator: ",")), ("mask", mask), ("max-seq", maxSeq.map { "\($0)" }), ("pack", pack ? "true" : nil),
             ("valid-split", validSplit.map { "\($0)" }), ("rank", rank.map { "\($0)" }), ("alpha", alpha.map { "\($0)" }),
             ("dropout", dropout.map { "\($0)" }), ("rslora", rslora ? "true" : nil), ("targets", targets), ("layers", layers),
             ("adapter", adapter), ("full", full ? "true" : nil), ("optimizer", optimizer), ("lr", lr.map { "\($0)" }),

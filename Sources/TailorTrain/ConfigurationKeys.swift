@@ -5,7 +5,7 @@ import TailorTensor
 extension TrainingConfiguration {
     /// Every settable key: the `tailor train` flag names without dashes, also used in YAML files.
     public static let keys = [
-        "model", "data", "valid-data", "output", "format", "mask", "max-seq", "pack", "valid-split",
+        "model", "data", "valid-data", "output", "format", "keys", "mask", "max-seq", "pack", "valid-split",
         "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full",
         "optimizer", "lr", "momentum", "nesterov", "weight-decay", "schedule", "warmup", "min-lr",
         "batch-size", "grad-accum", "steps", "epochs", "clip", "checkpointing", "seed",
@@ -53,6 +53,11 @@ extension TrainingConfiguration {
                 throw TailorError("\(source): format must be one of text, completion, chat, alpaca, got \"\(value)\"")
             }
             format = value
+        case "keys":
+            for pair in value.split(separator: ",") where pair.split(separator: "=").count != 2 {
+                throw TailorError("\(source): keys must be canonical=fileKey pairs separated by commas, got \"\(pair)\"")
+            }
+            keys = value
         case "mask": mask = try oneOf(["completions", "all"])
         case "max-seq": maxSeq = try positive()
         case "pack": pack = try bool()
@@ -104,7 +109,7 @@ extension TrainingConfiguration {
     /// The settings as ordered key/value text, for `--dry-run` and logs.
     public var describedFields: [(String, String)] {
         let values: [String: String] = [
-            "model": model, "data": data, "valid-data": validData ?? "-", "output": output, "format": format ?? "auto",
+            "model": model, "data": data, "valid-data": validData ?? "-", "output": output, "format": format ?? "auto", "keys": keys ?? "-",
             "mask": mask, "max-seq": "\(maxSeq)", "pack": "\(pack)", "valid-split": "\(validSplit)", "rank": "\(rank)",
             "alpha": "\(alpha)", "dropout": "\(dropout)", "rslora": "\(rslora)", "targets": targets, "layers": layers ?? "all",
             "adapter": adapter ?? "-", "full": "\(full)", "optimizer": optimizer, "lr": "\(lr)", "momentum": "\(momentum)",

@@ -15,6 +15,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var output: String = "tailor-output"
     /// Dataset format override (`text`, `completion`, `chat`, `alpaca`); nil: detect per file.
     public var format: String? = nil
+    /// Record key remapping, `canonical=fileKey` pairs separated by commas (e.g. `prompt=question`).
+    public var keys: String? = nil
     /// `completions` (assistant turns only) or `all`.
     public var mask: String = "completions"
     /// Tokens per example; longer ones are cut (the start is kept).

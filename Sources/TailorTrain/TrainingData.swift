@@ -71,7 +71,12 @@ extension TrainingData {
 
     /// The dataset options a configuration implies (format names are checked when set).
     static func datasetOptions(_ c: TrainingConfiguration) -> DatasetOptions {
-        DatasetOptions(format: c.format.flatMap { DatasetFormat(name: $0) }, mask: c.mask == "all" ? .all : .completions,
-                       maxLength: c.maxSeq)
+        var keys: [String: String] = [:]
+        for pair in (c.keys ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2 { keys[parts[0]] = parts[1] }
+        }
+        return DatasetOptions(format: c.format.flatMap { DatasetFormat(name: $0) }, keys: keys,
+                              mask: c.mask == "all" ? .all : .completions, maxLength: c.maxSeq)
     }
 }
