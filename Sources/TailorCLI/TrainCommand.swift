@@ -22,6 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output folder (adapter, checkpoints, metrics.jsonl, loss.svg).") var output: String?
     @Option(help: "Data format: text, completion, chat or alpaca (default: detected per file).") var format: String?
     @Option(help: "Record key remapping, e.g. --key prompt=question (repeatable).") var key: [String] = []
+    @Flag(help: "Skip malformed lines (counted and reported) instead of stopping at the first.") var skipBad = false
     @Option(help: "Trained tokens: completions (assistant turns) or all.") var mask: String?
     @Option(help: "Tokens per example; longer ones are cut, keeping the start (default 1024).") var maxSeq: Int?
     @Flag(help: "Pack several examples into each row of --max-seq tokens.") var pack = false
@@ -62,7 +63,7 @@ struct TrainCommand: ParsableCommand {
     var flagSettings: [(String, String)] {
         let pairs: [(String, String?)] = [
             ("model", model), ("data", data), ("valid-data", validData), ("output", output), ("format", format),
-            ("keys", key.isEmpty ? nil : key.joined(separator: ",")), ("mask", mask), ("max-seq", maxSeq.map { "\($0)" }), ("pack", pack ? "true" : nil),
+            ("keys", key.isEmpty ? nil : key.joined(separator: ",")), ("skip-bad", skipBad ? "true" : nil), ("mask", mask), ("max-seq", maxSeq.map { "\($0)" }), ("pack", pack ? "true" : nil),
             ("valid-split", validSplit.map { "\($0)" }), ("rank", rank.map { "\($0)" }), ("alpha", alpha.map { "\($0)" }),
             ("dropout", dropout.map { "\($0)" }), ("rslora", rslora ? "true" : nil), ("targets", targets), ("layers", layers),
             ("adapter", adapter), ("full", full ? "true" : nil), ("optimizer", optimizer), ("lr", lr.map { "\($0)" }),
@@ -89,6 +90,7 @@ struct TrainCommand: ParsableCommand {
                                       train: data.train, valid: data.valid, padding: bundle.paddingID)
             let progress = ProgressPrinter(json: json, totalSteps: trainer.totalSteps)
             progress.note(data.summary)
+            for line in data.skipped { progress.note("skipped \(line)") }
             let question = isDefault ? EmbeddedDefault.sampleQuestion() : nil
             let before = try question.map { try sampleAnswer(bundle, question: $0) }
             Interrupt.install()

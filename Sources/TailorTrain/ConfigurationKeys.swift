@@ -5,7 +5,7 @@ import TailorTensor
 extension TrainingConfiguration {
     /// Every settable key: the `tailor train` flag names without dashes, also used in YAML files.
     public static let keys = [
-        "model", "data", "valid-data", "output", "format", "keys", "mask", "max-seq", "pack", "valid-split",
+        "model", "data", "valid-data", "output", "format", "keys", "skip-bad", "mask", "max-seq", "pack", "valid-split",
         "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full",
         "optimizer", "lr", "momentum", "nesterov", "weight-decay", "schedule", "warmup", "min-lr",
         "batch-size", "grad-accum", "steps", "epochs", "clip", "checkpointing", "seed",
@@ -58,6 +58,7 @@ extension TrainingConfiguration {
                 throw TailorError("\(source): keys must be canonical=fileKey pairs separated by commas, got \"\(pair)\"")
             }
             keys = value
+        case "skip-bad": skipBad = try bool()
         case "mask": mask = try oneOf(["completions", "all"])
         case "max-seq": maxSeq = try positive()
         case "pack": pack = try bool()
@@ -109,7 +110,7 @@ extension TrainingConfiguration {
     /// The settings as ordered key/value text, for `--dry-run` and logs.
     public var describedFields: [(String, String)] {
         let values: [String: String] = [
-            "model": model, "data": data, "valid-data": validData ?? "-", "output": output, "format": format ?? "auto", "keys": keys ?? "-",
+            "model": model, "data": data, "valid-data": validData ?? "-", "output": output, "format": format ?? "auto", "keys": keys ?? "-", "skip-bad": "\(skipBad)",
             "mask": mask, "max-seq": "\(maxSeq)", "pack": "\(pack)", "valid-split": "\(validSplit)", "rank": "\(rank)",
             "alpha": "\(alpha)", "dropout": "\(dropout)", "rslora": "\(rslora)", "targets": targets, "layers": layers ?? "all",
             "adapter": adapter ?? "-", "full": "\(full)", "optimizer": optimizer, "lr": "\(lr)", "momentum": "\(momentum)",

@@ -17,6 +17,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var format: String? = nil
     /// Record key remapping, `canonical=fileKey` pairs separated by commas (e.g. `prompt=question`).
     public var keys: String? = nil
+    /// Skip (and count, and report) malformed lines instead of stopping at the first.
+    public var skipBad: Bool = false
     /// `completions` (assistant turns only) or `all`.
     public var mask: String = "completions"
     /// Tokens per example; longer ones are cut (the start is kept).
