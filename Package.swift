@@ -4,6 +4,7 @@ import PackageDescription
 // Targets are layered one way:
 //   COpenBLAS → TailorTensor (storage, BLAS, kernels, safetensors)
 //             → TailorTape (reverse-mode tape, differentiable ops, checkpointing)
+//             → TailorQuant (GGUF reader/writer, ggml block formats, NF4, quantized matrices)
 //             → TailorModels (configs, Llama-family models, LoRA, adapters)
 //   TailorData (tokenizers, chat templates, JSONL) depends on Foundation only.
 //   TailorOptim (optimizers, schedules, clipping) → TailorTape.
@@ -31,11 +32,12 @@ let package = Package(
         // MARK: Library
         .target(name: "TailorTensor", dependencies: ["COpenBLAS"]),
         .target(name: "TailorTape", dependencies: ["TailorTensor"]),
-        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorTape"]),
+        .target(name: "TailorQuant", dependencies: ["TailorTensor", "TailorTape"]),
+        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorTape", "TailorQuant"]),
         .target(name: "TailorData"),
         .target(name: "TailorOptim", dependencies: ["TailorTensor", "TailorTape"]),
         .target(name: "TailorTrain", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData", "TailorOptim"]),
-        .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData", "TailorOptim", "TailorTrain"]),
+        .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData", "TailorOptim", "TailorTrain"]),
 
         // MARK: Command line
         .executableTarget(
@@ -50,6 +52,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "TailorTestSupport", dependencies: ["TailorTensor", "TailorTape"], path: "Tests/TailorTestSupport"),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
+        .testTarget(name: "TailorQuantTests", dependencies: ["TailorQuant", "TailorTestSupport"]),
         .testTarget(name: "TailorTapeTests", dependencies: ["TailorTape", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData"]),
