@@ -9,6 +9,7 @@ import PackageDescription
 //   TailorData (tokenizers, chat templates, JSONL) depends on Foundation only.
 //   TailorOptim (optimizers, schedules, clipping) → TailorTape.
 //   TailorTrain (the trainer, checkpoints, metrics) → TailorModels, TailorData, TailorOptim.
+//   TailorExport (merge, GGUF / HF folder / adapter / Modelfile export, parity proof) → TailorModels, TailorData.
 //   Tailor re-exports the public modules; TailorCLI is the thin `tailor` command.
 let package = Package(
     name: "Tailor",
@@ -37,7 +38,8 @@ let package = Package(
         .target(name: "TailorData"),
         .target(name: "TailorOptim", dependencies: ["TailorTensor", "TailorTape"]),
         .target(name: "TailorTrain", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData", "TailorOptim"]),
-        .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData", "TailorOptim", "TailorTrain"]),
+        .target(name: "TailorExport", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData"]),
+        .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData", "TailorOptim", "TailorTrain", "TailorExport"]),
 
         // MARK: Command line
         .executableTarget(
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData"]),
         .testTarget(name: "TailorOptimTests", dependencies: ["TailorOptim", "TailorTestSupport"]),
         .testTarget(name: "TailorTrainTests", dependencies: ["TailorTrain", "TailorTestSupport"]),
+        .testTarget(name: "TailorExportTests", dependencies: ["TailorExport", "TailorTestSupport"]),
         .testTarget(name: "TailorCLITests", dependencies: ["TailorCLI", "TailorTestSupport"]),
     ]
 )

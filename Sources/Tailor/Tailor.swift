@@ -8,4 +8,5 @@
 @_exported import TailorModels
 @_exported import TailorTape
 @_exported import TailorQuant
+@_exported import TailorExport
 @_exported import TailorTensor
