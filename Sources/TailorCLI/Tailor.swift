@@ -9,7 +9,7 @@ struct TailorCommand: ParsableCommand {
         abstract: "Fine-tune Llama-family models with LoRA on a CPU.",
         subcommands: [
             TrainCommand.self, EvalCommand.self, GenerateCommand.self, ScoreCommand.self,
-            TokenizeCommand.self, InspectCommand.self,
+            TokenizeCommand.self, InspectCommand.self, SyntheticGGUFCommand.self,
         ]
     )
 }

@@ -24,8 +24,13 @@ public struct ModelBundle {
             guard quantize == nil else { throw TailorError("\(path): --quantize applies to Hugging Face folders; a GGUF file keeps its own tensor types") }
             let file = try GGUFFile(path: path)
             let model = try GGUFModel.load(file)
-            return ModelBundle(folder: folder, model: model, tokenizer: try GGUFModel.tokenizer(file),
-                               tokenizerConfig: TokenizerConfig(), template: try GGUFModel.chatTemplate(file))
+            let tokenizer = try GGUFModel.tokenizer(file)
+            var config = TokenizerConfig()  // the special tokens GGUF names by id
+            config.bosToken = file.metadata["tokenizer.ggml.bos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
+            config.eosToken = file.metadata["tokenizer.ggml.eos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
+            config.padToken = file.metadata["tokenizer.ggml.padding_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
+            config.unkToken = file.metadata["tokenizer.ggml.unknown_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
+            return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: try GGUFModel.chatTemplate(file))
         }
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
             throw TailorError("\(folder.path): no such model folder (or .gguf file)")
