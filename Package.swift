@@ -34,10 +34,10 @@ let package = Package(
         .target(name: "TailorTensor", dependencies: ["COpenBLAS"]),
         .target(name: "TailorTape", dependencies: ["TailorTensor"]),
         .target(name: "TailorQuant", dependencies: ["TailorTensor", "TailorTape"]),
-        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorTape", "TailorQuant"]),
+        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorData"]),
         .target(name: "TailorData"),
         .target(name: "TailorOptim", dependencies: ["TailorTensor", "TailorTape"]),
-        .target(name: "TailorTrain", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData", "TailorOptim"]),
+        .target(name: "TailorTrain", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData", "TailorOptim"]),
         .target(name: "TailorExport", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData"]),
         .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData", "TailorOptim", "TailorTrain", "TailorExport"]),
 

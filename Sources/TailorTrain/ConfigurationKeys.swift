@@ -1,12 +1,13 @@
 import Foundation
 import TailorData
+import TailorModels
 import TailorTensor
 
 extension TrainingConfiguration {
     /// Every settable key: the `tailor train` flag names without dashes, also used in YAML files.
     public static let keys = [
         "model", "data", "valid-data", "output", "format", "keys", "skip-bad", "mask", "max-seq", "pack", "valid-split",
-        "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full",
+        "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full", "quantize",
         "optimizer", "lr", "momentum", "nesterov", "weight-decay", "schedule", "warmup", "min-lr",
         "batch-size", "grad-accum", "steps", "epochs", "clip", "checkpointing", "seed",
         "eval-every", "save-every", "keep", "early-stop",
@@ -75,6 +76,7 @@ extension TrainingConfiguration {
         case "layers": layers = value
         case "adapter": adapter = value
         case "full": full = try bool()
+        case "quantize": quantize = try BaseQuantization(parsing: value).rawValue
         case "optimizer": optimizer = try oneOf(["adamw", "adam", "sgd", "adafactor"])
         case "lr":
             lr = try double()
@@ -113,7 +115,7 @@ extension TrainingConfiguration {
             "model": model, "data": data, "valid-data": validData ?? "-", "output": output, "format": format ?? "auto", "keys": keys ?? "-", "skip-bad": "\(skipBad)",
             "mask": mask, "max-seq": "\(maxSeq)", "pack": "\(pack)", "valid-split": "\(validSplit)", "rank": "\(rank)",
             "alpha": "\(alpha)", "dropout": "\(dropout)", "rslora": "\(rslora)", "targets": targets, "layers": layers ?? "all",
-            "adapter": adapter ?? "-", "full": "\(full)", "optimizer": optimizer, "lr": "\(lr)", "momentum": "\(momentum)",
+            "adapter": adapter ?? "-", "full": "\(full)", "quantize": quantize ?? "-", "optimizer": optimizer, "lr": "\(lr)", "momentum": "\(momentum)",
             "nesterov": "\(nesterov)", "weight-decay": "\(weightDecay)", "schedule": schedule, "warmup": "\(warmup)",
             "min-lr": "\(minLR)", "batch-size": "\(batchSize)", "grad-accum": "\(gradAccum)",
             "steps": steps.map(String.init) ?? "from epochs", "epochs": "\(epochs)", "clip": "\(clip)",

@@ -41,6 +41,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var adapter: String? = nil
     /// Train every weight instead of an adapter (small models only).
     public var full: Bool = false
+    /// Quantize a Hugging Face base's block projections at load (`q8_0`, `q4_0`, `q4_k`; QLoRA), or nil.
+    public var quantize: String? = nil
 
     // MARK: Optimisation
     /// `adamw`, `adam`, `sgd` or `adafactor`.
