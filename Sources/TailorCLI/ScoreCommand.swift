@@ -48,9 +48,7 @@ struct ScoreCommand: ParsableCommand {
     }
 
     func encode(_ text: String, _ bundle: ModelBundle) throws -> [Int] {
-        guard let tokenizer = bundle.tokenizer else {
-            throw TailorError("\(model): no tokenizer; --text needs the model's tokenizer (or use --ids)")
-        }
+        let tokenizer = try bundle.requireTokenizer()
         let tokens = tokenizer.encode(text, addSpecialTokens: true)
         guard tokens.count >= 2 else { throw TailorError("--text: encodes to \(tokens.count) token(s); need at least two") }
         return tokens
