@@ -43,6 +43,17 @@ except Exception as e:
     llama_cpp = None
 
 if llama_cpp:
+    # llama.cpp's CPU repacking of Q8_0 weights ("extra buffer types") crashes on these tiny
+    # shapes — also on a file llama.cpp quantized itself, byte-identical to Tailor's — so load
+    # without it, as `--no-extra-bufts` would.
+    _default_params = llama_cpp.llama_model_default_params
+    def _params():
+        p = _default_params()
+        p.use_extra_bufts = False
+        return p
+    llama_cpp.llama_model_default_params = _params
+    llama_cpp.llama_cpp.llama_model_default_params = _params
+
     def lp(path, lora=None):
         kw = dict(model_path=path, logits_all=True, n_ctx=64, verbose=False, n_threads=2)
         if lora: kw["lora_path"] = lora
