@@ -4,10 +4,12 @@ import PackageDescription
 // Targets are layered one way:
 //   COpenBLAS → TailorTensor (storage, BLAS, kernels, safetensors)
 //             → TailorTape (reverse-mode tape, differentiable ops, checkpointing)
+//             → TailorQuant (GGUF reader/writer, ggml block formats, NF4, quantized matrices)
 //             → TailorModels (configs, Llama-family models, LoRA, adapters)
 //   TailorData (tokenizers, chat templates, JSONL) depends on Foundation only.
 //   TailorOptim (optimizers, schedules, clipping) → TailorTape.
 //   TailorTrain (the trainer, checkpoints, metrics) → TailorModels, TailorData, TailorOptim.
+//   TailorExport (merge, GGUF / HF folder / adapter / Modelfile export, parity proof) → TailorModels, TailorData.
 //   Tailor re-exports the public modules; TailorCLI is the thin `tailor` command.
 let package = Package(
     name: "Tailor",
@@ -31,11 +33,13 @@ let package = Package(
         // MARK: Library
         .target(name: "TailorTensor", dependencies: ["COpenBLAS"]),
         .target(name: "TailorTape", dependencies: ["TailorTensor"]),
-        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorTape"]),
+        .target(name: "TailorQuant", dependencies: ["TailorTensor", "TailorTape"]),
+        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorData"]),
         .target(name: "TailorData"),
         .target(name: "TailorOptim", dependencies: ["TailorTensor", "TailorTape"]),
-        .target(name: "TailorTrain", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData", "TailorOptim"]),
-        .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData", "TailorOptim", "TailorTrain"]),
+        .target(name: "TailorTrain", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData", "TailorOptim"]),
+        .target(name: "TailorExport", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData"]),
+        .target(name: "Tailor", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorModels", "TailorData", "TailorOptim", "TailorTrain", "TailorExport"]),
 
         // MARK: Command line
         .executableTarget(
@@ -50,11 +54,13 @@ let package = Package(
         // MARK: Tests
         .target(name: "TailorTestSupport", dependencies: ["TailorTensor", "TailorTape"], path: "Tests/TailorTestSupport"),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
+        .testTarget(name: "TailorQuantTests", dependencies: ["TailorQuant", "TailorTestSupport"]),
         .testTarget(name: "TailorTapeTests", dependencies: ["TailorTape", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData"]),
         .testTarget(name: "TailorOptimTests", dependencies: ["TailorOptim", "TailorTestSupport"]),
         .testTarget(name: "TailorTrainTests", dependencies: ["TailorTrain", "TailorTestSupport"]),
+        .testTarget(name: "TailorExportTests", dependencies: ["TailorExport", "TailorTestSupport"]),
         .testTarget(name: "TailorCLITests", dependencies: ["TailorCLI", "TailorTestSupport"]),
     ]
 )

@@ -21,6 +21,8 @@ let package = Package(
                           linkerSettings: lld),
         .executableTarget(name: "FuzzJSONL", dependencies: ["FuzzDriver", .product(name: "Tailor", package: "Tailor")],
                           linkerSettings: lld),
+        .executableTarget(name: "FuzzGGUF", dependencies: ["FuzzDriver", .product(name: "Tailor", package: "Tailor")],
+                          linkerSettings: lld),
         .executableTarget(name: "FuzzTemplate", dependencies: ["FuzzDriver", .product(name: "Tailor", package: "Tailor")],
                           linkerSettings: lld),
     ],

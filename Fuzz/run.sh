@@ -11,11 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 RUNS=${1:-1000000}
 shift || true
-ALL=(safetensors tokenizer jsonl template)
+ALL=(safetensors tokenizer jsonl template gguf)
 TARGETS=("${@:-${ALL[@]}}")
-declare -A EXE=([safetensors]=FuzzSafetensors [tokenizer]=FuzzTokenizer [jsonl]=FuzzJSONL [template]=FuzzTemplate)
-declare -A DICT=([safetensors]=json [tokenizer]=json [jsonl]=json [template]=jinja)
-declare -A MAXLEN=([safetensors]=4096 [tokenizer]=8192 [jsonl]=4096 [template]=4096)
+declare -A EXE=([safetensors]=FuzzSafetensors [tokenizer]=FuzzTokenizer [jsonl]=FuzzJSONL [template]=FuzzTemplate [gguf]=FuzzGGUF)
+declare -A DICT=([safetensors]=json [tokenizer]=json [jsonl]=json [template]=jinja [gguf]=gguf)
+declare -A MAXLEN=([safetensors]=4096 [tokenizer]=8192 [jsonl]=4096 [template]=4096 [gguf]=8192)
 
 swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g >&2
 BIN=$(swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g --show-bin-path)

@@ -7,4 +7,6 @@
 @_exported import TailorTrain
 @_exported import TailorModels
 @_exported import TailorTape
+@_exported import TailorQuant
+@_exported import TailorExport
 @_exported import TailorTensor

@@ -9,7 +9,7 @@ struct EvalCommand: ParsableCommand {
         discussion: "loss is the mean over every trained position of the file (token-weighted, not per example)."
     )
 
-    @Option(help: "Hugging Face model folder.") var model: String
+    @Option(help: "Hugging Face model folder or .gguf file.") var model: String
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @Option(help: "A .jsonl file (or a folder: its valid.jsonl, else train.jsonl).") var data: String
     @Option(help: "Data format: text, completion, chat or alpaca (default: detected).") var format: String?

@@ -13,7 +13,7 @@ struct GenerateCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Hugging Face model folder.") var model: String
+    @Option(help: "Hugging Face model folder or .gguf file.") var model: String
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @Option(help: "Plain-text prompt.") var prompt: String?
     @Option(help: "A user message, sent through the chat template.") var chat: String?

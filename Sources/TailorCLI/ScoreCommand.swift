@@ -12,7 +12,8 @@ struct ScoreCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Hugging Face model folder.") var model: String
+    @Option(help: "Hugging Face model folder or .gguf file.") var model: String
+    @Option(help: "Quantize the base's block projections at load: q8_0, q4_0 or q4_k.") var quantize: String?
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @Option(help: "Comma-separated token ids (at least two).") var ids: String?
     @Option(help: "Text to score instead of --ids.") var text: String?
@@ -20,13 +21,14 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let bundle = try ModelBundle.load(model, quantize: try quantize.map(BaseQuantization.init(parsing:)))
             let tokens: [Int]
             switch (ids, text) {
             case (let ids?, nil): tokens = try parseIDs(ids)
-            case (nil, let text?): tokens = try encode(text)
+            case (nil, let text?): tokens = try encode(text, bundle)
             default: throw TailorError("give exactly one of --ids and --text")
             }
-            let m = try LlamaModel(folder: URL(fileURLWithPath: model))
+            let m = bundle.model
             if let bad = tokens.first(where: { $0 >= m.configuration.vocabularySize }) {
                 throw TailorError("\(ids == nil ? "--text" : "--ids"): token id \(bad) is outside the vocabulary (size \(m.configuration.vocabularySize))")
             }
@@ -45,12 +47,9 @@ struct ScoreCommand: ParsableCommand {
         }
     }
 
-    func encode(_ text: String) throws -> [Int] {
-        let file = URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json")
-        guard FileManager.default.fileExists(atPath: file.path) else {
-            throw TailorError("\(file.path): not found; --text needs the model's tokenizer (or use --ids)")
-        }
-        let tokens = try mappingDataErrors { try Tokenizer(contentsOf: file).encode(text, addSpecialTokens: true) }
+    func encode(_ text: String, _ bundle: ModelBundle) throws -> [Int] {
+        let tokenizer = try bundle.requireTokenizer()
+        let tokens = tokenizer.encode(text, addSpecialTokens: true)
         guard tokens.count >= 2 else { throw TailorError("--text: encodes to \(tokens.count) token(s); need at least two") }
         return tokens
     }

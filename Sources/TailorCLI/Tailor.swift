@@ -9,7 +9,8 @@ struct TailorCommand: ParsableCommand {
         abstract: "Fine-tune Llama-family models with LoRA on a CPU.",
         subcommands: [
             TrainCommand.self, EvalCommand.self, GenerateCommand.self, ScoreCommand.self,
-            TokenizeCommand.self, InspectCommand.self,
+            TokenizeCommand.self, InspectCommand.self, MergeCommand.self, ExportAdapterCommand.self,
+            SyntheticGGUFCommand.self,
         ]
     )
 }

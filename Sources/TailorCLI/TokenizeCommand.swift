@@ -29,7 +29,14 @@ struct TokenizeCommand: ParsableCommand {
         try reportingErrors {
             try mappingDataErrors {
                 guard (text == nil) != (data == nil) else { throw TailorError("give exactly one of --text and --data") }
-                let encoder = try DatasetEncoder(modelDirectory: URL(fileURLWithPath: model))
+                let encoder: DatasetEncoder
+                if model.lowercased().hasSuffix(".gguf") {
+                    let file = try GGUFFile(path: model)
+                    guard let tokenizer = try GGUFModel.tokenizer(file) else { throw TailorError("\(model): no tokenizer.ggml.* metadata") }
+                    encoder = DatasetEncoder(tokenizer: tokenizer, template: try GGUFModel.chatTemplate(file), config: TokenizerConfig())
+                } else {
+                    encoder = try DatasetEncoder(modelDirectory: URL(fileURLWithPath: model))
+                }
                 if let text { printText(text, encoder.tokenizer) } else if let data { try printData(data, encoder) }
             }
         }

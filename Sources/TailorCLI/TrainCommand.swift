@@ -16,11 +16,13 @@ struct TrainCommand: ParsableCommand {
     )
 
     @Option(help: "YAML file with any of the options below.") var config: String?
-    @Option(help: "Hugging Face model folder.") var model: String?
+    @Option(help: "Hugging Face model folder or .gguf file.") var model: String?
     @Option(help: "A .jsonl file, or a folder with train.jsonl (+ valid.jsonl).") var data: String?
     @Option(help: "Validation .jsonl (default: valid.jsonl beside the data, else a --valid-split).") var validData: String?
     @Option(help: "Output folder (adapter, checkpoints, metrics.jsonl, loss.svg).") var output: String?
     @Option(help: "Data format: text, completion, chat or alpaca (default: detected per file).") var format: String?
+    @Option(help: "Record key remapping, e.g. --key prompt=question (repeatable).") var key: [String] = []
+    @Flag(help: "Skip malformed lines (counted and reported) instead of stopping at the first.") var skipBad = false
     @Option(help: "Trained tokens: completions (assistant turns) or all.") var mask: String?
     @Option(help: "Tokens per example; longer ones are cut, keeping the start (default 1024).") var maxSeq: Int?
     @Flag(help: "Pack several examples into each row of --max-seq tokens.") var pack = false
@@ -33,6 +35,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Adapted blocks: e.g. 0-3,8 or last:4 (default all).") var layers: String?
     @Option(help: "Start from an existing PEFT adapter folder.") var adapter: String?
     @Flag(help: "Train every weight instead of an adapter (small models).") var full = false
+    @Option(help: "QLoRA: quantize a Hugging Face base's block projections at load: q8_0, q4_0 or q4_k.") var quantize: String?
     @Option(help: "adamw, adam, sgd or adafactor (default adamw).") var optimizer: String?
     @Option(help: "Peak learning rate (default 2e-4).") var lr: Double?
     @Option(help: "SGD momentum (default 0).") var momentum: Double?
@@ -62,10 +65,10 @@ struct TrainCommand: ParsableCommand {
     var flagSettings: [(String, String)] {
         let pairs: [(String, String?)] = [
             ("model", model), ("data", data), ("valid-data", validData), ("output", output), ("format", format),
-            ("mask", mask), ("max-seq", maxSeq.map { "\($0)" }), ("pack", pack ? "true" : nil),
+            ("keys", key.isEmpty ? nil : key.joined(separator: ",")), ("skip-bad", skipBad ? "true" : nil), ("mask", mask), ("max-seq", maxSeq.map { "\($0)" }), ("pack", pack ? "true" : nil),
             ("valid-split", validSplit.map { "\($0)" }), ("rank", rank.map { "\($0)" }), ("alpha", alpha.map { "\($0)" }),
             ("dropout", dropout.map { "\($0)" }), ("rslora", rslora ? "true" : nil), ("targets", targets), ("layers", layers),
-            ("adapter", adapter), ("full", full ? "true" : nil), ("optimizer", optimizer), ("lr", lr.map { "\($0)" }),
+            ("adapter", adapter), ("full", full ? "true" : nil), ("quantize", quantize), ("optimizer", optimizer), ("lr", lr.map { "\($0)" }),
             ("momentum", momentum.map { "\($0)" }), ("nesterov", nesterov ? "true" : nil),
             ("weight-decay", weightDecay.map { "\($0)" }), ("schedule", schedule), ("warmup", warmup.map { "\($0)" }),
             ("min-lr", minLr.map { "\($0)" }), ("batch-size", batchSize.map { "\($0)" }), ("grad-accum", gradAccum.map { "\($0)" }),
@@ -83,7 +86,7 @@ struct TrainCommand: ParsableCommand {
             if resume == nil && !dryRun { try checkOutput(out) }
             // Model and data are validated before anything in the output folder changes, so bad
             // input leaves it as it was (no adapter, no partial file).
-            let bundle = try ModelBundle.load(c.model)
+            let bundle = try ModelBundle.load(c.model, quantize: try c.quantize.map(BaseQuantization.init(parsing:)))
             let data = try TrainingData.load(c, bundle: bundle)
             if dryRun { return DryRun.print(c, data: data, bundle: bundle) }
             if resume == nil { try clearOutput(out) }
@@ -92,6 +95,7 @@ struct TrainCommand: ParsableCommand {
                                       train: data.train, valid: data.valid, padding: bundle.paddingID)
             let progress = ProgressPrinter(json: json, totalSteps: trainer.totalSteps)
             progress.note(data.summary)
+            for line in data.skipped { progress.note("skipped \(line)") }
             let question = isDefault ? EmbeddedDefault.sampleQuestion() : nil
             let before = try question.map { try sampleAnswer(bundle, question: $0) }
             Interrupt.install()

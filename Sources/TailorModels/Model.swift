@@ -18,16 +18,16 @@ public enum LinearKind: String, CaseIterable, Sendable, Codable {
 public final class LinearLayer: @unchecked Sendable {
     public let kind: LinearKind
     public let layer: Int
-    public let weight: Parameter  // [out, in]
+    public let weight: any LinearWeight  // [out, in]: a dense Parameter or a frozen quantized matrix
     public let bias: Parameter?   // [out]
     public var lora: LoRAWeights?
 
-    init(kind: LinearKind, layer: Int, weight: Parameter, bias: Parameter?) {
+    init(kind: LinearKind, layer: Int, weight: any LinearWeight, bias: Parameter?) {
         self.kind = kind; self.layer = layer; self.weight = weight; self.bias = bias
     }
 
-    public var inFeatures: Int { weight.value.shape[1] }
-    public var outFeatures: Int { weight.value.shape[0] }
+    public var inFeatures: Int { weight.inFeatures }
+    public var outFeatures: Int { weight.outFeatures }
     public var modulePath: String { kind.modulePath(layer: layer) }
 }
 
@@ -49,7 +49,7 @@ public final class TransformerBlock: @unchecked Sendable {
         var ps = [inputNorm, postAttentionNorm]
         for kind in LinearKind.allCases {
             let l = self[kind]
-            ps.append(l.weight)
+            if let w = l.weight.parameter { ps.append(w) }
             if let b = l.bias { ps.append(b) }
             if let lora = l.lora { ps += [lora.a, lora.b] }
         }
@@ -93,7 +93,11 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Builds a model, asking `load(name, shape)` for each weight by its Hugging Face name.
-    public init(configuration c: ModelConfiguration, load: (String, [Int]) throws -> Tensor) throws {
+    ///
+    /// `loadLinear(name, shape)`, when given, is asked first for the seven block projections and
+    /// may return a frozen quantized matrix (QLoRA); nil falls back to a dense `load`.
+    public init(configuration c: ModelConfiguration, load: (String, [Int]) throws -> Tensor,
+                loadLinear: ((String, [Int]) throws -> (any LinearWeight)?)? = nil) throws {
         configuration = c
         let h = c.hiddenSize, q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, f = c.intermediateSize
         func param(_ name: String, _ shape: [Int]) throws -> Parameter { Parameter(name, try load(name, shape)) }
@@ -107,7 +111,11 @@ public final class LlamaModel: @unchecked Sendable {
                 let hasBias = ([.q, .k, .v].contains(kind) && c.attentionBias) || (kind.group == "mlp" && c.mlpBias)
                     || (kind == .o && c.attentionBias && c.modelType == "llama")
                 let bias = hasBias ? try param(path + ".bias", [shape[0]]) : nil
-                linears[kind] = LinearLayer(kind: kind, layer: i, weight: try param(path + ".weight", shape), bias: bias)
+                let weight: any LinearWeight = try loadLinear?(path + ".weight", shape) ?? param(path + ".weight", shape)
+                guard [weight.outFeatures, weight.inFeatures] == shape else {
+                    throw TailorError("\(path).weight: shape [\(weight.outFeatures), \(weight.inFeatures)], the configuration implies \(shape)")
+                }
+                linears[kind] = LinearLayer(kind: kind, layer: i, weight: weight, bias: bias)
             }
             blocks.append(TransformerBlock(
                 index: i, inputNorm: try param("model.layers.\(i).input_layernorm.weight", [h]),
@@ -124,7 +132,7 @@ public final class LlamaModel: @unchecked Sendable {
         var ps = [embedding]
         for b in blocks {
             ps += [b.inputNorm, b.postAttentionNorm]
-            for kind in LinearKind.allCases { ps.append(b[kind].weight); if let bias = b[kind].bias { ps.append(bias) } }
+            for kind in LinearKind.allCases { if let w = b[kind].weight.parameter { ps.append(w) }; if let bias = b[kind].bias { ps.append(bias) } }
         }
         ps.append(finalNorm)
         if outputHead !== embedding { ps.append(outputHead) }

@@ -1,12 +1,13 @@
 import Foundation
 import TailorData
+import TailorModels
 import TailorTensor
 
 extension TrainingConfiguration {
     /// Every settable key: the `tailor train` flag names without dashes, also used in YAML files.
     public static let keys = [
-        "model", "data", "valid-data", "output", "format", "mask", "max-seq", "pack", "valid-split",
-        "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full",
+        "model", "data", "valid-data", "output", "format", "keys", "skip-bad", "mask", "max-seq", "pack", "valid-split",
+        "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full", "quantize",
         "optimizer", "lr", "momentum", "nesterov", "weight-decay", "schedule", "warmup", "min-lr",
         "batch-size", "grad-accum", "steps", "epochs", "clip", "checkpointing", "seed", "skip-nonfinite",
         "eval-every", "save-every", "keep", "early-stop",
@@ -53,6 +54,12 @@ extension TrainingConfiguration {
                 throw TailorError("\(source): format must be one of text, completion, chat, alpaca, got \"\(value)\"")
             }
             format = value
+        case "keys":
+            for pair in value.split(separator: ",") where pair.split(separator: "=").count != 2 {
+                throw TailorError("\(source): keys must be canonical=fileKey pairs separated by commas, got \"\(pair)\"")
+            }
+            keys = value
+        case "skip-bad": skipBad = try bool()
         case "mask": mask = try oneOf(["completions", "all"])
         case "max-seq": maxSeq = try positive()
         case "pack": pack = try bool()
@@ -69,6 +76,7 @@ extension TrainingConfiguration {
         case "layers": layers = value
         case "adapter": adapter = value
         case "full": full = try bool()
+        case "quantize": quantize = try BaseQuantization(parsing: value).rawValue
         case "optimizer": optimizer = try oneOf(["adamw", "adam", "sgd", "adafactor"])
         case "lr":
             lr = try double()
@@ -105,10 +113,10 @@ extension TrainingConfiguration {
     /// The settings as ordered key/value text, for `--dry-run` and logs.
     public var describedFields: [(String, String)] {
         let values: [String: String] = [
-            "model": model, "data": data, "valid-data": validData ?? "-", "output": output, "format": format ?? "auto",
+            "model": model, "data": data, "valid-data": validData ?? "-", "output": output, "format": format ?? "auto", "keys": keys ?? "-", "skip-bad": "\(skipBad)",
             "mask": mask, "max-seq": "\(maxSeq)", "pack": "\(pack)", "valid-split": "\(validSplit)", "rank": "\(rank)",
             "alpha": "\(alpha)", "dropout": "\(dropout)", "rslora": "\(rslora)", "targets": targets, "layers": layers ?? "all",
-            "adapter": adapter ?? "-", "full": "\(full)", "optimizer": optimizer, "lr": "\(lr)", "momentum": "\(momentum)",
+            "adapter": adapter ?? "-", "full": "\(full)", "quantize": quantize ?? "-", "optimizer": optimizer, "lr": "\(lr)", "momentum": "\(momentum)",
             "nesterov": "\(nesterov)", "weight-decay": "\(weightDecay)", "schedule": schedule, "warmup": "\(warmup)",
             "min-lr": "\(minLR)", "batch-size": "\(batchSize)", "grad-accum": "\(gradAccum)",
             "steps": steps.map(String.init) ?? "from epochs", "epochs": "\(epochs)", "clip": "\(clip)",

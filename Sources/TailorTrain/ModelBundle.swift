@@ -1,6 +1,7 @@
 import Foundation
 import TailorData
 import TailorModels
+import TailorQuant
 import TailorTensor
 
 /// A model folder with what comes with it: the weights, the tokenizer, its configuration and
@@ -12,14 +13,29 @@ public struct ModelBundle {
     public let tokenizerConfig: TokenizerConfig
     public let template: ChatTemplate?
 
-    /// Loads a Hugging Face model folder.
-    public static func load(_ path: String) throws -> ModelBundle {
+    /// Loads a Hugging Face model folder or a `.gguf` file.
+    ///
+    /// - Parameter quantize: quantize a folder's block projections at load time (QLoRA); a GGUF
+    ///   file keeps its own types and rejects this.
+    public static func load(_ path: String, quantize: BaseQuantization? = nil) throws -> ModelBundle {
         let folder = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
-            throw TailorError("\(folder.path): no such model folder")
+        if path.lowercased().hasSuffix(".gguf") {
+            guard quantize == nil else { throw TailorError("\(path): --quantize applies to Hugging Face folders; a GGUF file keeps its own tensor types") }
+            let file = try GGUFFile(path: path)
+            let model = try GGUFModel.load(file)
+            let tokenizer = try GGUFModel.tokenizer(file)
+            var config = TokenizerConfig()  // the special tokens GGUF names by id
+            config.bosToken = file.metadata["tokenizer.ggml.bos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
+            config.eosToken = file.metadata["tokenizer.ggml.eos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
+            config.padToken = file.metadata["tokenizer.ggml.padding_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
+            config.unkToken = file.metadata["tokenizer.ggml.unknown_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
+            return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: try GGUFModel.chatTemplate(file))
         }
-        let model = try LlamaModel(folder: folder)
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
+            throw TailorError("\(folder.path): no such model folder (or .gguf file)")
+        }
+        let model = try quantize.map { try LlamaModel(folder: folder, quantizing: $0) } ?? LlamaModel(folder: folder)
         let tokURL = folder.appendingPathComponent("tokenizer.json")
         let tokenizer = FileManager.default.fileExists(atPath: tokURL.path) ? try Tokenizer(contentsOf: tokURL) : nil
         let config = try TokenizerConfig(contentsOf: folder.appendingPathComponent("tokenizer_config.json"))
@@ -29,7 +45,10 @@ public struct ModelBundle {
 
     /// The tokenizer, or an error naming the missing file.
     public func requireTokenizer() throws -> Tokenizer {
-        guard let tokenizer else { throw TailorError("\(folder.appendingPathComponent("tokenizer.json").path): missing (this command needs the model's tokenizer)") }
+        guard let tokenizer else {
+            if folder.path.lowercased().hasSuffix(".gguf") { throw TailorError("\(folder.path): no tokenizer.ggml.* metadata (this command needs the model's tokenizer)") }
+            throw TailorError("\(folder.appendingPathComponent("tokenizer.json").path): missing (this command needs the model's tokenizer)")
+        }
         return tokenizer
     }
 

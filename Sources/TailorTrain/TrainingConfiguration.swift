@@ -15,6 +15,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var output: String = "tailor-output"
     /// Dataset format override (`text`, `completion`, `chat`, `alpaca`); nil: detect per file.
     public var format: String? = nil
+    /// Record key remapping, `canonical=fileKey` pairs separated by commas (e.g. `prompt=question`).
+    public var keys: String? = nil
+    /// Skip (and count, and report) malformed lines instead of stopping at the first.
+    public var skipBad: Bool = false
     /// `completions` (assistant turns only) or `all`.
     public var mask: String = "completions"
     /// Tokens per example; longer ones are cut (the start is kept).
@@ -37,6 +41,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var adapter: String? = nil
     /// Train every weight instead of an adapter (small models only).
     public var full: Bool = false
+    /// Quantize a Hugging Face base's block projections at load (`q8_0`, `q4_0`, `q4_k`; QLoRA), or nil.
+    public var quantize: String? = nil
 
     // MARK: Optimisation
     /// `adamw`, `adam`, `sgd` or `adafactor`.

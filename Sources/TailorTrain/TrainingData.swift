@@ -21,8 +21,8 @@ public struct TrainingData: Sendable {
     /// One line for the log.
     public var summary: String {
         let share = trainTokens > 0 ? 100 * Double(trainedTokens) / Double(trainTokens) : 0
-        return String(format: "data: %d train examples (%d tokens, %.0f%% trained), %d valid (%@), %d truncated",
-                      train.count, trainTokens, share, valid.count, validSource, truncated)
+        return String(format: "data: %d train examples (%d tokens, %.0f%% trained), %d valid (%@), %d truncated, %d bad lines skipped",
+                      train.count, trainTokens, share, valid.count, validSource, truncated, skipped.count)
     }
 
     /// Loads `c.data` (and `c.validData`, or `valid.jsonl` beside it, or a seeded split).
@@ -71,7 +71,12 @@ extension TrainingData {
 
     /// The dataset options a configuration implies (format names are checked when set).
     static func datasetOptions(_ c: TrainingConfiguration) -> DatasetOptions {
-        DatasetOptions(format: c.format.flatMap { DatasetFormat(name: $0) }, mask: c.mask == "all" ? .all : .completions,
-                       maxLength: c.maxSeq)
+        var keys: [String: String] = [:]
+        for pair in (c.keys ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2 { keys[parts[0]] = parts[1] }
+        }
+        return DatasetOptions(format: c.format.flatMap { DatasetFormat(name: $0) }, keys: keys,
+                              mask: c.mask == "all" ? .all : .completions, skipBad: c.skipBad, maxLength: c.maxSeq)
     }
 }

@@ -29,12 +29,12 @@ import TailorTestSupport
     @Test func badInputExitsNonZeroWithAMessage() throws {
         let model = fixture("models/llama-linear/model").path
         let cases: [([String], String)] = [
-            (["score", "--model", "/no/such/folder", "--ids", "1,2"], "/no/such/folder/config.json"),
+            (["score", "--model", "/no/such/folder", "--ids", "1,2"], "/no/such/folder: no such model folder"),
             (["score", "--model", model, "--ids", "1,x"], "\"x\" is not a non-negative integer"),
             (["score", "--model", model, "--ids", "1"], "at least two"),
             (["score", "--model", model, "--ids", "1,999"], "outside the vocabulary"),
             (["score", "--model", model, "--ids", "1,2", "--adapter", "/no/adapter"], "/no/adapter/adapter_config.json"),
-            (["inspect", "/no/such/folder"], "/no/such/folder/config.json"),
+            (["inspect", "/no/such/folder"], "/no/such/folder"),
         ]
         for (args, message) in cases {
             let r = try runTailor(args)

@@ -113,7 +113,7 @@ import TailorTestSupport
             (["tokenize", "--model", model.path, "--data", data.path, "--mask", "prompt"], "--mask: \"prompt\""),
             (["tokenize", "--model", model.path, "--data", data.path, "--key", "prompt"], "--key: \"prompt\""),
             (["tokenize", "--model", model.path, "--data", model.appendingPathComponent("nope.jsonl").path], "no such file"),
-            (["score", "--model", bare.path, "--text", "Hi there"], "\(bare.path)/tokenizer.json: not found"),
+            (["score", "--model", bare.path, "--text", "Hi there"], "\(bare.path)/tokenizer.json: missing"),
             (["score", "--model", model.path, "--text", ""], "need at least two"),
             (["score", "--model", model.path], "exactly one of --ids and --text"),
             (["score", "--model", model.path, "--ids", "1,2", "--text", "Hi"], "exactly one of --ids and --text"),

@@ -117,4 +117,23 @@ import TailorTestSupport
             #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
         }
     }
+
+    /// A malformed line stops training with file:line and leaves no adapter; --skip-bad counts it.
+    @Test func badLinesStopOrAreSkippedWithSkipBad() throws {
+        let model = try TokenizeCommandTests.modelFolder()
+        let work = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: model); try? FileManager.default.removeItem(at: work) }
+        let data = try Self.chatData(in: work)
+        var text = try String(contentsOf: data, encoding: .utf8)
+        text += "{\"messages\": [{\"role\": \"robot\", \"content\": \"beep\"}]}\n"
+        try text.write(to: data, atomically: true, encoding: .utf8)
+        let out = work.appendingPathComponent("out")
+        let args = ["train", "--model", model.path, "--data", data.path, "--output", out.path, "--steps", "1", "--rank", "2"]
+        let failed = try runTailor(args)
+        #expect(failed.status != 0 && failed.stderr.contains("\(data.path):13"), "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("adapter_model.safetensors").path))
+        let skipped = try runTailor(args + ["--skip-bad"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stdout.contains("1 bad lines skipped") && skipped.stdout.contains("skipped \(data.path):13"), "\(skipped.stdout)")
+    }
 }

@@ -95,24 +95,19 @@ import Testing
         #expect(all.example.mask.allSatisfy { $0 })
     }
 
-    @Test func largeFilesLoadQuickly() throws {
-        #if DEBUG
-        let n = 20_000
-        #else
-        let n = 100_000
-        #endif
+    /// Many lines load with the right `file:line` sources (throughput is measured in Benchmarks,
+    /// not asserted here).
+    @Test func manyLinesKeepTheirLineNumbers() throws {
+        let n = 5_000
         var lines: [String] = []
         lines.reserveCapacity(n)
         for i in 0..<n {
             lines.append(#"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is \#(i) + \#(i)?"}, {"role": "assistant", "content": "It is \#(2 * i)."}]}"#)
         }
         let url = try DatasetErrorTests.file(lines)
-        let start = Date()
         let loaded = try DatasetFixtureTests.tiny().load(url)
-        let seconds = Date().timeIntervalSince(start)
         #expect(loaded.examples.count == n)
         #expect(loaded.examples[n - 1].source == "\(url.path):\(n)")
         #expect(loaded.texts[n - 1].contains("It is \(2 * (n - 1)).<|im_end|>"))
-        print("loaded \(n) chat lines in \(seconds) s")
     }
 }

@@ -23,17 +23,16 @@ public final class LoRAWeights: @unchecked Sendable {
 extension Tape {
     /// `y = x·Wᵀ + bias + scale · (dropout(x)·Aᵀ)·Bᵀ`.
     ///
-    /// x: `[rows, in]`, weight: `[out, in]`, bias: `[out]`, y: `[rows, out]`. The weight gets a
+    /// x: `[rows, in]`, weight: `[out, in]` (dense or quantized, see ``LinearWeight``), bias: `[out]`, y: `[rows, out]`. The weight gets a
     /// gradient only when it requires one (full fine-tuning); a frozen base never does.
     /// `dropoutSeed` fixes the LoRA dropout mask (nil: no dropout, as in evaluation).
     public func linear(
-        _ x: Variable, weight: Parameter, bias: Parameter? = nil, lora: LoRAWeights? = nil, dropoutSeed: UInt64? = nil
+        _ x: Variable, weight: any LinearWeight, bias: Parameter? = nil, lora: LoRAWeights? = nil, dropoutSeed: UInt64? = nil
     ) -> Variable {
-        let rows = x.shape[0], inDim = x.shape[1], outDim = weight.value.shape[0]
-        precondition(weight.value.shape == [outDim, inDim], "linear \(weight.name): weight \(weight.value.shape) vs input \(x.shape)")
-        let w = weight.value
+        let rows = x.shape[0], inDim = x.shape[1], outDim = weight.outFeatures
+        precondition(weight.inFeatures == inDim, "linear \(weight.name): weight [\(outDim), \(weight.inFeatures)] vs input \(x.shape)")
         let y = Tensor(uninitialized: [rows, outDim])  // [rows, out]
-        MatMul.forward(x.value.pointer, w.pointer, y.pointer, m: rows, n: outDim, k: inDim, transA: false, transB: true)
+        weight.multiply(x.value.pointer, rows: rows, into: y.pointer)
         if let bias { for r in 0..<rows { Elementwise.accumulate(bias.value.pointer, into: y.pointer + r * outDim, count: outDim) } }
 
         var t: Tensor?  // [rows, rank] = dropout(x)·Aᵀ, kept for dB
@@ -48,14 +47,15 @@ extension Tape {
                       b: lora.b.value.pointer, ldb: r, beta: 1, c: y.pointer, ldc: outDim)
             t = tt
         }
-        let needs = needsGradient([x], parameters: [weight, bias, lora?.a, lora?.b])
+        let dense = weight.parameter  // nil for a frozen quantized matrix
+        let needs = needsGradient([x], parameters: [dense, bias, lora?.a, lora?.b])
         let xv = x.value
         return record(y, needsGradient: needs) { dy, tape in
             // in the forward pass this was: y = x Wᵀ + b + s·(xd Aᵀ) Bᵀ
             let dx = tape.gradientBuffer(of: x)  // [rows, in]
-            if let dx { MatMul.backward(dy.pointer, xv.pointer, w.pointer, dA: dx.pointer, dB: nil, m: rows, n: outDim, k: inDim, transA: false, transB: true) }
-            if weight.requiresGrad {
-                MatMul.backward(dy.pointer, xv.pointer, w.pointer, dA: nil, dB: weight.gradientBuffer().pointer, m: rows, n: outDim, k: inDim, transA: false, transB: true)
+            if let dx { weight.accumulateInputGradient(dy.pointer, rows: rows, into: dx.pointer) }
+            if let dense, dense.requiresGrad {
+                MatMul.backward(dy.pointer, xv.pointer, dense.value.pointer, dA: nil, dB: dense.gradientBuffer().pointer, m: rows, n: outDim, k: inDim, transA: false, transB: true)
             }
             if let bias, bias.requiresGrad {
                 let db = bias.gradientBuffer()  // [out]

@@ -1,0 +1,149 @@
+import Foundation
+import TailorData
+import TailorQuant
+import TailorTape
+import TailorTensor
+
+/// Loading Llama-family models from GGUF files (llama.cpp's format): `llama` (Llama, Mistral-style)
+/// and `qwen2` architectures, with quantized block weights kept quantized.
+public enum GGUFModel {
+    /// The Hugging Face name of a GGUF tensor name's counterpart, and back.
+    public static func ggufName(forHF name: String) -> String? {
+        let fixed = ["model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight"]
+        if let f = fixed[name] { return f }
+        let parts = name.split(separator: ".")
+        guard parts.count >= 5, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) else { return nil }
+        let rest = parts[3...].joined(separator: ".")
+        let map = ["input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+                   "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+                   "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"]
+        if let m = map[rest] { return "blk.\(layer).\(m)" }
+        for suffix in ["weight", "bias"] where rest.hasSuffix("." + suffix) {
+            if let m = map[String(rest.dropLast(suffix.count + 1))] { return "blk.\(layer).\(m).\(suffix)" }
+        }
+        return nil
+    }
+
+    /// The model configuration from `{arch}.*` metadata.
+    public static func configuration(_ f: GGUFFile) throws -> ModelConfiguration {
+        guard let arch = f.metadata["general.architecture"]?.string else { throw TailorError("\(f.path): missing metadata key general.architecture") }
+        guard ["llama", "qwen2"].contains(arch) else {
+            throw TailorError("\(f.path): general.architecture \"\(arch)\" is not supported (supported: llama, qwen2)")
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = try f.require("\(arch).\(key)").integer, v >= 0 else { throw TailorError("\(f.path): \(arch).\(key) must be a non-negative integer") }
+            return v
+        }
+        func optInt(_ key: String) throws -> Int? { f.metadata["\(arch).\(key)"] == nil ? nil : try int(key) }
+        func num(_ key: String) throws -> Double? {
+            guard let v = f.metadata["\(arch).\(key)"] else { return nil }
+            guard let d = v.number else { throw TailorError("\(f.path): \(arch).\(key) must be a number") }
+            return d
+        }
+        if f.contains("rope_freqs.weight") {
+            throw TailorError("\(f.path): rope_freqs.weight (Llama 3.1-style RoPE scaling) is not supported yet")
+        }
+        let embd = try f.info("token_embd.weight")
+        let hidden = try int("embedding_length"), heads = try int("attention.head_count")
+        var cfg: [String: Any] = [
+            "model_type": arch, "hidden_size": hidden, "intermediate_size": try int("feed_forward_length"),
+            "num_hidden_layers": try int("block_count"), "num_attention_heads": heads,
+            "num_key_value_heads": try optInt("attention.head_count_kv") ?? heads,
+            "vocab_size": try optInt("vocab_size") ?? embd.shape[0],
+            "rms_norm_eps": try num("attention.layer_norm_rms_epsilon") ?? 1e-5,
+            "rope_theta": try num("rope.freq_base") ?? 10000,
+            "max_position_embeddings": try optInt("context_length") ?? 2048,
+            "tie_word_embeddings": !f.contains("output.weight"),
+            "mlp_bias": f.contains("blk.0.ffn_gate.bias"),
+            "hidden_act": "silu",
+        ]
+        if arch == "llama" { cfg["attention_bias"] = f.contains("blk.0.attn_q.bias") }
+        if let hd = try optInt("attention.key_length") { cfg["head_dim"] = hd }
+        if let kind = f.metadata["\(arch).rope.scaling.type"]?.string, kind != "none" {
+            guard kind == "linear", let factor = try num("rope.scaling.factor") else {
+                throw TailorError("\(f.path): \(arch).rope.scaling.type \"\(kind)\" is not supported (only linear)")
+            }
+            cfg["rope_scaling"] = ["rope_type": "linear", "factor": factor]
+        }
+        if let b = f.metadata["tokenizer.ggml.bos_token_id"]?.integer { cfg["bos_token_id"] = b }
+        if let e = f.metadata["tokenizer.ggml.eos_token_id"]?.integer { cfg["eos_token_id"] = e }
+        if let p = f.metadata["tokenizer.ggml.padding_token_id"]?.integer { cfg["pad_token_id"] = p }
+        return try ModelConfiguration(json: try JSONSerialization.data(withJSONObject: cfg), source: f.path)
+    }
+
+    /// llama's converter interleaves the two RoPE halves of each head's q/k rows; this is the
+    /// inverse (`order[hfRow]` = GGUF row).
+    public static func unpermuteOrder(rows: Int, headDim: Int) -> [Int32] {
+        let half = headDim / 2
+        return (0..<rows).map { r in
+            let h = r / headDim, i = r % headDim
+            return Int32(h * headDim + (i < half ? 2 * i : 2 * (i - half) + 1))
+        }
+    }
+
+    /// Loads the model. Quantized block weights (Q8_0, Q4_K, …) stay quantized and memory-mapped;
+    /// F32/F16/BF16 and the embedding, head and norms are read as fp32.
+    public static func load(_ f: GGUFFile) throws -> LlamaModel {
+        let c = try configuration(f)
+        let permute = c.modelType == "llama"
+        func order(_ hf: String, rows: Int) -> [Int32]? {
+            guard permute else { return nil }
+            if hf.contains(".q_proj.") { return unpermuteOrder(rows: rows, headDim: c.headDim) }
+            if hf.contains(".k_proj.") { return unpermuteOrder(rows: rows, headDim: c.headDim) }
+            return nil
+        }
+        func info(_ hf: String, _ shape: [Int]) throws -> GGUFFile.TensorInfo {
+            guard let name = ggufName(forHF: hf) else { throw TailorError("\(f.path): no GGUF name for \(hf)") }
+            let i = try f.info(name)
+            guard i.shape == shape else { throw TailorError("\(f.path): tensor \(name) has shape \(i.shape), the metadata implies \(shape)") }
+            return i
+        }
+        let dense: (String, [Int]) throws -> Tensor = { hf, shape in
+            let i = try info(hf, shape)
+            let t = try f.floats(i.name)
+            guard let o = order(hf, rows: shape[0]) else { return t }
+            let width = shape.count == 2 ? shape[1] : 1
+            let out = Tensor(uninitialized: shape)
+            for (r, src) in o.enumerated() { (out.pointer + r * width).update(from: t.pointer + Int(src) * width, count: width) }
+            return out
+        }
+        let quantized: (String, [Int]) throws -> (any LinearWeight)? = { hf, shape in
+            let i = try info(hf, shape)
+            guard ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
+            return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i),
+                                       owner: f, rowOrder: order(hf, rows: shape[0]))
+        }
+        return try LlamaModel(configuration: c, load: dense, loadLinear: quantized)
+    }
+
+    /// The tokenizer from `tokenizer.ggml.*`, or nil when the file has none.
+    public static func tokenizer(_ f: GGUFFile) throws -> Tokenizer? {
+        guard let model = f.metadata["tokenizer.ggml.model"]?.string else { return nil }
+        func strings(_ key: String) throws -> [String]? {
+            guard let v = f.metadata[key] else { return nil }
+            guard let a = v.array, a.allSatisfy({ $0.string != nil }) else { throw TailorError("\(f.path): \(key) must be an array of strings") }
+            return a.map { $0.string! }
+        }
+        guard let tokens = try strings("tokenizer.ggml.tokens") else { throw TailorError("\(f.path): missing metadata key tokenizer.ggml.tokens") }
+        let scores = try f.metadata["tokenizer.ggml.scores"].map { v -> [Float] in
+            guard let a = v.array else { throw TailorError("\(f.path): tokenizer.ggml.scores must be an array") }
+            return try a.map { guard let d = $0.number else { throw TailorError("\(f.path): tokenizer.ggml.scores must hold numbers") }; return Float(d) }
+        }
+        let types = try f.metadata["tokenizer.ggml.token_type"].map { v -> [Int] in
+            guard let a = v.array else { throw TailorError("\(f.path): tokenizer.ggml.token_type must be an array") }
+            return try a.map { guard let i = $0.integer else { throw TailorError("\(f.path): tokenizer.ggml.token_type must hold integers") }; return i }
+        }
+        let vocab = GGUFVocabulary(
+            model: model, pre: f.metadata["tokenizer.ggml.pre"]?.string, tokens: tokens, scores: scores, types: types,
+            merges: try strings("tokenizer.ggml.merges"), bosID: f.metadata["tokenizer.ggml.bos_token_id"]?.integer,
+            eosID: f.metadata["tokenizer.ggml.eos_token_id"]?.integer, unknownID: f.metadata["tokenizer.ggml.unknown_token_id"]?.integer,
+            addBOS: f.metadata["tokenizer.ggml.add_bos_token"]?.bool, addEOS: f.metadata["tokenizer.ggml.add_eos_token"]?.bool)
+        return try Tokenizer(gguf: vocab, source: f.path)
+    }
+
+    /// The chat template from `tokenizer.chat_template`, or nil.
+    public static func chatTemplate(_ f: GGUFFile) throws -> ChatTemplate? {
+        guard let s = f.metadata["tokenizer.chat_template"]?.string else { return nil }
+        return try ChatTemplate(source: s)
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import TailorQuant
+import TailorTape
+import TailorTensor
+
+/// The base-weight formats `--quantize` accepts.
+public enum BaseQuantization: String, CaseIterable, Sendable {
+    case q8_0, q4_0, q4_K = "q4_k"
+
+    public var ggmlType: GGMLType {
+        switch self {
+        case .q8_0: .q8_0
+        case .q4_0: .q4_0
+        case .q4_K: .q4_K
+        }
+    }
+
+    /// Parses a `--quantize` value; `nf4` and others are rejected with the supported list.
+    public init(parsing text: String) throws {
+        guard let v = BaseQuantization(rawValue: text.lowercased()) else {
+            throw TailorError("--quantize \(text): not supported (supported: \(BaseQuantization.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        self = v
+    }
+}
+
+extension LlamaModel {
+    /// Loads a Hugging Face folder with the seven block projections quantized at load time
+    /// (ggml's reference rounding); embeddings, the output head, norms and biases stay fp32, as in QLoRA.
+    public convenience init(folder: URL, quantizing q: BaseQuantization) throws {
+        let config = try ModelConfiguration(folder: folder)
+        let files = try WeightFiles(folder: folder)
+        try self.init(configuration: config, load: { name, shape in try files.tensor(name, shape: shape) },
+                      loadLinear: { name, shape in
+                          let dense = try files.tensor(name, shape: shape)
+                          guard shape[1] % q.ggmlType.blockSize == 0 else {
+                              throw TailorError("\(folder.path): \(name) has \(shape[1]) input features, not a multiple of the \(q.ggmlType) block size \(q.ggmlType.blockSize)")
+                          }
+                          return try QuantizedMatrix(name: name, quantizing: dense, as: q.ggmlType)
+                      })
+    }
+
+    /// Whether any block projection is a frozen quantized matrix (full fine-tuning is then impossible).
+    public var hasQuantizedBase: Bool {
+        blocks.contains { b in LinearKind.allCases.contains { b[$0].weight.parameter == nil } }
+    }
+}

@@ -1,0 +1,131 @@
+import TailorTape
+import TailorTensor
+
+/// A frozen weight `W[out, in]` kept in a compact block format and multiplied tile by tile:
+/// a few rows are dequantized into a small fp32 buffer and handed to sgemm, so the whole
+/// matrix never exists in fp32 (QLoRA's memory saving).
+///
+/// Conformers supply ``dequantizeRows(_:into:)``; the products come from this protocol.
+public protocol TiledMatrix: LinearWeight {
+    /// Writes rows `range` of W as fp32, row-major `[range.count, inFeatures]`.
+    func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>)
+    /// Bytes held by the compact representation.
+    var storageBytes: Int { get }
+}
+
+/// Tile height (rows of W dequantized at once); a tile of a 4096-wide matrix is 4 MiB.
+public nonisolated(unsafe) var quantizedTileRows = 256
+
+extension TiledMatrix {
+    public var parameter: Parameter? { nil }
+
+    /// Dequantizes rows `lo..<hi` in parallel chunks.
+    func dequantizeTile(_ lo: Int, _ hi: Int, _ buffer: UnsafeMutablePointer<Float>) {
+        let n = hi - lo, width = inFeatures
+        Parallel.forEachChunk(n, minChunk: max(1, 16384 / max(1, width))) { r in
+            self.dequantizeRows((lo + r.lowerBound)..<(lo + r.upperBound), into: buffer + r.lowerBound * width)
+        }
+    }
+
+    public func multiply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        let tile = min(outFeatures, max(1, quantizedTileRows)), k = inFeatures
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
+        defer { buffer.deallocate() }
+        for lo in stride(from: 0, to: outFeatures, by: tile) {
+            let hi = min(outFeatures, lo + tile)
+            dequantizeTile(lo, hi, buffer)
+            // y[:, lo..<hi] = x · tileᵀ
+            BLAS.gemm(transB: true, m: rows, n: hi - lo, k: k, a: x, lda: k, b: buffer, ldb: k, c: y + lo, ldc: outFeatures)
+        }
+    }
+
+    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>) {
+        let tile = min(outFeatures, max(1, quantizedTileRows)), k = inFeatures
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
+        defer { buffer.deallocate() }
+        for lo in stride(from: 0, to: outFeatures, by: tile) {
+            let hi = min(outFeatures, lo + tile)
+            dequantizeTile(lo, hi, buffer)
+            // dx += dy[:, lo..<hi] · tile
+            BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy + lo, lda: outFeatures, b: buffer, ldb: k, beta: 1, c: dx, ldc: k)
+        }
+    }
+
+    /// The whole matrix in fp32 (tests, export; defeats the purpose for big models).
+    public func dequantized() -> Tensor {
+        let t = Tensor(uninitialized: [outFeatures, inFeatures])
+        dequantizeRows(0..<outFeatures, into: t.pointer)
+        return t
+    }
+}
+
+/// A weight in a ggml block format (Q8_0, Q4_0, Q4_K, …), borrowed from a memory-mapped GGUF
+/// file or owned after quantizing at load time.
+public final class QuantizedMatrix: TiledMatrix, @unchecked Sendable {
+    public let name: String
+    public let outFeatures: Int
+    public let inFeatures: Int
+    public let type: GGMLType
+    private let base: UnsafeRawPointer
+    private let rowBytes: Int
+    /// Keeps the bytes alive (a ``GGUFFile`` or an owned buffer).
+    private let owner: AnyObject
+    /// `rowOrder[i]` is the stored row that holds row i (undoes llama's Q/K permutation without a copy).
+    public let rowOrder: [Int32]?
+
+    /// Wraps `bytes` (`out` rows of `in` elements in `type`), kept alive by `owner`.
+    public init(name: String, type: GGMLType, outFeatures: Int, inFeatures: Int, bytes: UnsafeRawBufferPointer,
+                owner: AnyObject, rowOrder: [Int32]? = nil) throws {
+        guard type.isDequantizable else { throw TailorError("\(name): tensor type \(type) is not supported for matmul") }
+        guard let rb = type.rowBytes(columns: inFeatures) else {
+            throw TailorError("\(name): \(inFeatures) columns are not a multiple of the \(type) block size \(type.blockSize)")
+        }
+        guard bytes.count == rb * outFeatures, let p = bytes.baseAddress ?? (outFeatures == 0 ? UnsafeRawPointer(bitPattern: 16) : nil) else {
+            throw TailorError("\(name): \(bytes.count) bytes, \(type) [\(outFeatures), \(inFeatures)] needs \(rb * outFeatures)")
+        }
+        if let rowOrder {
+            guard rowOrder.count == outFeatures, Set(rowOrder).count == outFeatures, rowOrder.allSatisfy({ $0 >= 0 && Int($0) < outFeatures }) else {
+                throw TailorError("\(name): row order is not a permutation of \(outFeatures) rows")
+            }
+        }
+        self.name = name; self.type = type; self.outFeatures = outFeatures; self.inFeatures = inFeatures
+        self.base = p; self.rowBytes = rb; self.owner = owner; self.rowOrder = rowOrder
+    }
+
+    /// Quantizes a dense `[out, in]` tensor with ggml's reference quantizer for `type`.
+    public convenience init(name: String, quantizing t: Tensor, as type: GGMLType) throws {
+        guard t.shape.count == 2 else { throw TailorError("\(name): cannot quantize shape \(t.shape) (need [out, in])") }
+        let bytes = try Quantize.encode(type, t.buffer)
+        let box = ByteBox(bytes)
+        try self.init(name: name, type: type, outFeatures: t.shape[0], inFeatures: t.shape[1],
+                      bytes: UnsafeRawBufferPointer(start: box.pointer, count: box.count), owner: box)
+    }
+
+    public var storageBytes: Int { rowBytes * outFeatures }
+
+    /// The stored bytes of W, rows in storage order.
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: storageBytes) }
+
+    public func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        if let rowOrder {
+            for (i, r) in range.enumerated() {
+                Dequantize.rows(type, UnsafeRawBufferPointer(start: base + Int(rowOrder[r]) * rowBytes, count: rowBytes), into: out + i * inFeatures, count: inFeatures)
+            }
+        } else {
+            Dequantize.rows(type, UnsafeRawBufferPointer(start: base + range.lowerBound * rowBytes, count: range.count * rowBytes),
+                            into: out, count: range.count * inFeatures)
+        }
+    }
+}
+
+/// An owned, aligned byte buffer.
+final class ByteBox: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    let count: Int
+    init(_ bytes: [UInt8]) {
+        count = bytes.count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count), alignment: 64)
+        bytes.withUnsafeBytes { if let b = $0.baseAddress { pointer.copyMemory(from: b, byteCount: count) } }
+    }
+    deinit { pointer.deallocate() }
+}

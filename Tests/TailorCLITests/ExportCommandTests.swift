@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+import TailorTestSupport
+
+@Suite struct ExportCommandTests {
+    @Test func mergeToGGUFWithModelfileProvesParity() throws {
+        let model = try TokenizeCommandTests.modelFolder()
+        let out = model.appendingPathComponent("merged.gguf")
+        let r = try runTailor(["merge", "--model", model.path, "--adapter", fixture("models/llama-gqa/adapter").path,
+                               "--output", out.path, "--type", "q8_0", "--modelfile"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("parity (q8_0): max |Δ logprob|") && r.stdout.contains("rel. error"))
+        let mf = try String(contentsOf: model.appendingPathComponent("Modelfile"), encoding: .utf8)
+        #expect(mf.hasPrefix("FROM ./merged.gguf\n") && mf.contains("PARAMETER stop \"<|im_end|>\""))
+    }
+
+    @Test func exportAdapterAndRefusals() throws {
+        let model = try TokenizeCommandTests.modelFolder()
+        let out = model.appendingPathComponent("adapter.gguf")
+        let r = try runTailor(["export-adapter", "--model", model.path, "--adapter", fixture("models/llama-gqa/adapter").path, "--output", out.path])
+        #expect(r.status == 0 && r.stdout.contains("parity (f32 adapter)"), "\(r.stderr)")
+        let bad = try runTailor(["merge", "--model", model.path, "--output", model.appendingPathComponent("x").path, "--type", "q4_0"])
+        #expect(bad.status != 0 && bad.stderr.contains("a Hugging Face folder holds f32, f16 or bf16"))
+        let noFrom = try runTailor(["export-adapter", "--model", model.path, "--adapter", fixture("models/llama-gqa/adapter").path, "--output", out.path, "--modelfile"])
+        #expect(noFrom.status != 0 && noFrom.stderr.contains("--modelfile needs --from"))
+        let dora = model.appendingPathComponent("dora")
+        try FileManager.default.createDirectory(at: dora, withIntermediateDirectories: true)
+        try Data(#"{"peft_type":"LORA","r":4,"lora_alpha":8,"use_dora":true}"#.utf8).write(to: dora.appendingPathComponent("adapter_config.json"))
+        let d = try runTailor(["export-adapter", "--model", model.path, "--adapter", dora.path, "--output", out.path])
+        #expect(d.status != 0 && d.stderr.contains("DoRA") && d.stderr.contains("tailor merge"))
+    }
+}

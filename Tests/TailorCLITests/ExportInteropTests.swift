@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+import TailorTestSupport
+
+/// Loads Tailor's exports in transformers/PEFT and (when llama-cpp-python imports) llama.cpp via
+/// `Tests/Fixtures/check_export.py`. Opt-in: set TAILOR_INTEROP=1 and have `.venv` at the
+/// repository root (or TAILOR_PYTHON); CI runs neither.
+@Suite struct ExportInteropTests {
+    static var python: String? {
+        let env = ProcessInfo.processInfo.environment
+        guard env["TAILOR_INTEROP"] == "1" else { return nil }
+        let p = env["TAILOR_PYTHON"] ?? fixturesRoot.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".venv/bin/python").path
+        return FileManager.default.isExecutableFile(atPath: p) ? p : nil
+    }
+
+    @Test(.enabled(if: python != nil), arguments: ["llama-gqa", "qwen2-tied"])
+    func interop(variant: String) throws {
+        let model = try TokenizeCommandTests.modelFolder()
+        try? FileManager.default.removeItem(at: model.appendingPathComponent("model.safetensors"))
+        for name in try FileManager.default.contentsOfDirectory(atPath: fixture("models/\(variant)/model").path) {
+            let dst = model.appendingPathComponent(name)
+            try? FileManager.default.removeItem(at: dst)
+            try FileManager.default.copyItem(at: fixture("models/\(variant)/model/\(name)"), to: dst)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.python!)
+        p.arguments = [fixture("check_export.py").path, try tailorExecutable().path, model.path,
+                       fixture("models/\(variant)/adapter").path, model.appendingPathComponent("interop").path]
+        try p.run(); p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+import TailorExport
+import TailorModels
+import TailorQuant
+import TailorTape
+import TailorTensor
+import TailorTestSupport
+
+@Suite struct MergeExportTests {
+    /// W' = W + scale·B·A, checked element by element in Double against the PEFT files, for plain
+    /// LoRA, rsLoRA (α/√r) and rank/alpha patterns.
+    @Test(arguments: [("llama-gqa", Float(8) / 4), ("qwen2-tied", Float(4) / Float(8).squareRoot())])
+    func mergedWeightIsBasePlusScaledBA(variant: String, scale: Float) throws {
+        let (m, _) = try adaptedModel(variant)
+        let layer = m.blocks[1][.q]
+        #expect(abs(layer.lora!.scale - scale) < 1e-6)
+        let w = Merge.mergedWeight(layer)
+        let base = layer.weight.parameter!.value, a = layer.lora!.a.value, b = layer.lora!.b.value
+        let r = a.shape[0], n = layer.inFeatures
+        var worst = 0.0
+        for o in 0..<layer.outFeatures {
+            for i in 0..<n {
+                var s = 0.0
+                for k in 0..<r { s += Double(b[o * r + k]) * Double(a[k * n + i]) }
+                worst = max(worst, abs(Double(base[o * n + i]) + Double(scale) * s - Double(w[o * n + i])))
+            }
+        }
+        #expect(worst < 1e-6)
+    }
+
+    @Test func patternScalesAreUsed() throws {
+        let (m, _) = try adaptedModel("mistral-mqa")
+        #expect(m.blocks[1][.q].lora?.scale == 4 && m.blocks[1][.v].lora?.scale == 8 && m.blocks[1][.o].lora?.scale == 1)
+        #expect(m.blocks[0][.q].lora == nil)
+        let t = Merge.tensors(of: m)
+        #expect(t.filter(\.isMerged).map(\.name) == ["model.layers.1.self_attn.q_proj.weight", "model.layers.1.self_attn.v_proj.weight", "model.layers.1.self_attn.o_proj.weight"])
+    }
+
+    /// The merged HF folder reloads (sharded here) with logits equal to the in-memory adapter
+    /// model within 1e-5, and to transformers + PEFT within 1e-4.
+    @Test(arguments: ["llama-gqa", "qwen2-tied", "mistral-mqa"])
+    func hfFolderReloadsWithSameLogits(variant: String) throws {
+        let (m, _) = try adaptedModel(variant)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-hf-\(UUID().uuidString)")
+        let shards = try HFFolderExport.write(Merge.tensors(of: m), config: try HFFolderExport.readConfig(folder: fixture("models/\(variant)/model")),
+                                              companionSource: fixture("models/\(variant)/model"), to: out, maxShardBytes: 100_000)
+        #expect(shards.count > 1)
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("model.safetensors.index.json").path))
+        let reloaded = try LlamaModel(folder: out)
+        let (ids, expected) = try expectedLogits(variant)
+        let mine = logits(m, ids), theirs = logits(reloaded, ids)
+        #expect(maxAbsDifference(mine, theirs) < 1e-5)
+        #expect(maxAbsDifference(theirs, expected) < 1e-4)
+        #expect(throws: TailorError.self) {
+            try HFFolderExport.write(Merge.tensors(of: m), config: [:], companionSource: nil, to: out)
+        }
+    }
+
+    @Test func permutationMatchesIndexFormulaAndInverts() {
+        // 2 heads of D = 4: rows h·4 + [0, 1, 2, 3] → [0, 2, 1, 3] within each head.
+        let t = Tensor(shape: [8, 1], values: (0..<8).map(Float.init))
+        let p = GGUFNames.permuteRows(t, groups: 2)
+        #expect(p.array == [0, 2, 1, 3, 4, 6, 5, 7])
+        let t2 = Tensor(shape: [12, 3], values: (0..<36).map(Float.init))
+        #expect(GGUFNames.permuteRows(GGUFNames.permuteRows(t2, groups: 2), groups: 2, inverse: true).array == t2.array)
+        #expect(GGUFNames.permuteRows(t2, groups: 3).array != t2.array)
+    }
+
+    @Test func tensorTypesFollowLlamaQuantize() {
+        #expect(GGUFExport.tensorType("blk.0.attn_norm.weight", shape: [4096], target: .q4_K, tiedHead: false) == .f32)
+        #expect(GGUFExport.tensorType("blk.0.attn_q.weight", shape: [4096, 4096], target: .q4_K, tiedHead: false) == .q4_K)
+        #expect(GGUFExport.tensorType("blk.0.attn_q.weight", shape: [64, 64], target: .q4_K, tiedHead: false) == .q5_0)
+        #expect(GGUFExport.tensorType("blk.0.attn_q.weight", shape: [64, 64], target: .q6_K, tiedHead: false) == .q8_0)
+        #expect(GGUFExport.tensorType("blk.0.attn_q.weight", shape: [64, 48], target: .q8_0, tiedHead: false) == .f16)
+        #expect(GGUFExport.tensorType("output.weight", shape: [32000, 4096], target: .q4_0, tiedHead: false) == .q6_K)
+        #expect(GGUFExport.tensorType("token_embd.weight", shape: [32000, 4096], target: .q4_0, tiedHead: true) == .q6_K)
+        #expect(GGUFExport.tensorType("blk.0.attn_q.bias", shape: [64], target: .f16, tiedHead: false) == .f32)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import TailorQuant
+import TailorTensor
+import TailorTestSupport
+
+/// Dequantization and quantization against ggml's own C reference (`quant/reference.gguf`, made by
+/// `make_quant_fixtures.py` from ggml-quants.c).
+@Suite struct BlockFormatTests {
+    static let reference = try! GGUFFile(path: fixture("quant/reference.gguf").path)
+    static let dequantTypes = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"]
+
+    func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
+
+    @Test func blockSizesMatchGGML() {
+        // ggml-common.h static_asserts: sizeof(block_*) for each format.
+        let expected: [(GGMLType, Int, Int)] = [
+            (.q4_0, 32, 2 + 16), (.q4_1, 32, 2 + 2 + 16), (.q5_0, 32, 2 + 4 + 16), (.q5_1, 32, 2 + 2 + 4 + 16),
+            (.q8_0, 32, 2 + 32), (.q4_K, 256, 2 + 2 + 12 + 128), (.q5_K, 256, 2 + 2 + 12 + 32 + 128),
+            (.q6_K, 256, 128 + 64 + 16 + 2), (.f32, 1, 4), (.f16, 1, 2), (.bf16, 1, 2),
+        ]
+        for (t, block, bytes) in expected {
+            #expect(t.blockSize == block && t.blockBytes == bytes, "\(t)")
+            #expect(GGMLType(id: t.id) == t && GGMLType(name: t.name.lowercased()) == t)
+        }
+        #expect(GGMLType.q4_K.rowBytes(columns: 4096) == 16 * 144)
+        #expect(GGMLType.q4_K.rowBytes(columns: 100) == nil)
+        #expect(GGMLType(id: 4) == nil && GGMLType(id: 43) == nil)
+    }
+
+    @Test(arguments: dequantTypes)
+    func dequantizationIsBitExact(_ name: String) throws {
+        let f = Self.reference
+        let q = try f.info("quant.\(name)")
+        #expect(q.type.name == name)
+        let ours = try f.floats("quant.\(name)").array
+        let theirs = try f.floats("dequant.\(name)").array
+        #expect(ours.count == theirs.count)
+        let firstDiff = zip(bits(ours), bits(theirs)).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(firstDiff == nil, "\(name): dequantized bits differ from ggml at element \(firstDiff ?? -1)")
+    }
+
+    @Test(arguments: ["F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"])
+    func quantizerMatchesGGMLReference(_ name: String) throws {
+        let f = Self.reference
+        let input = try f.floats("input.\(name)")
+        let info = try f.info("quant.\(name)")
+        let ours = try Quantize.encode(info.type, input.buffer)
+        let theirs = Array(f.bytes(info))
+        #expect(ours.count == theirs.count)
+        let firstDiff = zip(ours, theirs).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(firstDiff == nil, "\(name): quantized bytes differ from quantize_row_\(name.lowercased())_ref at byte \(firstDiff ?? -1)")
+    }
+
+    @Test func quantizerRejectsBadInput() {
+        #expect(throws: TailorError.self) { try Quantize.encode(.q4_0, [Float](repeating: 1, count: 31)) }
+        #expect(throws: TailorError.self) { try Quantize.encode(.q8_0, [Float](repeating: .nan, count: 32)) }
+        #expect(throws: TailorError.self) { try Quantize.encode(.q5_0, [Float](repeating: 1, count: 32)) }
+    }
+
+    /// The tiled products against a plain loop over the fully dequantized matrix.
+    @Test(arguments: ["Q4_0", "Q8_0", "Q4_K", "Q6_K"])
+    func tiledProductsMatchDenseReference(_ name: String) throws {
+        var rng = TestRandom(seed: 3)
+        let out = 40, inF = 256, rows = 5
+        let w = rng.tensor([out, inF])
+        let m = try QuantizedMatrix(name: "w", quantizing: w, as: GGMLType(name: name)!)
+        let dense = m.dequantized()
+        let x = rng.tensor([rows, inF]), dy = rng.tensor([rows, out])
+        let saved = quantizedTileRows
+        defer { quantizedTileRows = saved }
+        for tile in [7, 256] {  // partial tiles and one tile
+            quantizedTileRows = tile
+            let y = Tensor(zeros: [rows, out]), ref = Tensor(zeros: [rows, out])
+            m.multiply(x.pointer, rows: rows, into: y.pointer)
+            BLAS.gemmReference(transB: true, m: rows, n: out, k: inF, a: x.pointer, lda: inF, b: dense.pointer, ldb: inF, c: ref.pointer, ldc: out)
+            expectClose(y, ref, atol: 1e-4, rtol: 1e-5, "\(name) forward, tile \(tile)")
+            let dx = Tensor(shape: [rows, inF], values: [Float](repeating: 0.5, count: rows * inF))
+            let dref = dx.copy()
+            m.accumulateInputGradient(dy.pointer, rows: rows, into: dx.pointer)
+            BLAS.gemmReference(m: rows, n: inF, k: out, a: dy.pointer, lda: out, b: dense.pointer, ldb: inF, beta: 1, c: dref.pointer, ldc: inF)
+            expectClose(dx, dref, atol: 1e-4, rtol: 1e-5, "\(name) input gradient, tile \(tile)")
+        }
+    }
+
+    @Test func rowOrderPermutesRows() throws {
+        var rng = TestRandom(seed: 5)
+        let w = rng.tensor([4, 32])
+        let bytes = try Quantize.encode(.q8_0, w.buffer)
+        let box = bytes.withUnsafeBytes { Array($0) }
+        let owner = NSData(bytes: box, length: box.count)
+        let m = try QuantizedMatrix(name: "w", type: .q8_0, outFeatures: 4, inFeatures: 32,
+                                    bytes: UnsafeRawBufferPointer(start: owner.bytes, count: owner.length), owner: owner, rowOrder: [2, 0, 3, 1])
+        let plain = Dequantize.floats(.q8_0, bytes, count: 128)
+        let d = m.dequantized().array
+        for (i, r) in [2, 0, 3, 1].enumerated() { #expect(Array(d[(32 * i)..<(32 * i + 32)]) == Array(plain[(32 * r)..<(32 * r + 32)])) }
+        #expect(throws: TailorError.self) {
+            try QuantizedMatrix(name: "w", type: .q8_0, outFeatures: 4, inFeatures: 32,
+                                bytes: UnsafeRawBufferPointer(start: owner.bytes, count: owner.length), owner: owner, rowOrder: [0, 0, 1, 2])
+        }
+    }
+}
