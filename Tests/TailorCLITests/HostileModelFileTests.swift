@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import TailorTestSupport
 
-/// Truncated and byte-flipped model files never crash a command: `tailor inspect` and
-/// `tailor score` either work or exit with an error naming the file.
+/// Truncated and byte-flipped model files (safetensors and GGUF) never crash a command:
+/// `tailor inspect` and `tailor score` either work or exit with an error naming the file.
 @Suite struct HostileModelFileTests {
     /// Runs `tailor` and requires a normal exit (a signal, e.g. a trap or a sanitizer abort, fails)
     /// and, on failure, an error naming the model folder or a file in it.
@@ -45,6 +45,36 @@ import TailorTestSupport
             try bytes.write(to: weights)
             try expectNoCrash(["inspect", model.path], label, naming: model)
             try expectNoCrash(["score", "--model", model.path, "--ids", "1,5,9"], label, naming: model)
+        }
+    }
+
+    /// The same for a GGUF model (`tailor synthetic-gguf`: Q8_0 blocks, byte-level tokenizer):
+    /// truncations and byte flips (mostly in the header and metadata) through `tailor score`.
+    @Test func truncatedAndFlippedGGUFNeverCrash() throws {
+        let work = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let gguf = work.appendingPathComponent("model.gguf")
+        let made = try runTailor(["synthetic-gguf", "--shape", "tiny", "--type", "q8_0", "--layers", "1", "--output", gguf.path])
+        try #require(made.status == 0, "\(made.stderr)")
+        let original = try Data(contentsOf: gguf)
+        let score = ["score", "--model", gguf.path, "--ids", "1,5,9"]
+        try #require(try runTailor(score).status == 0)
+        var rng = SplitMix(seed: 12)
+        var variants: [(String, Data)] = []
+        for cut in [0, 4, 8, 23, 24, 100, 4096, original.count / 2, original.count - 1] {
+            variants.append(("truncated at \(cut)", original.prefix(cut)))
+        }
+        let header = min(original.count, 1 << 17)
+        for i in 0..<14 {
+            var d = original
+            let at = i < 3 ? Int.random(in: 0..<24, using: &rng) : i < 12 ? Int.random(in: 24..<header, using: &rng)
+                : Int.random(in: header..<d.count, using: &rng)
+            d[at] ^= UInt8.random(in: 1...255, using: &rng)
+            variants.append(("byte \(at) flipped", d))
+        }
+        for (label, bytes) in variants {
+            try bytes.write(to: gguf)
+            try expectNoCrash(score, label, naming: gguf)
         }
     }
 }
