@@ -47,6 +47,8 @@ struct StepResult: Codable {
     var shape: String, batch: Int, seq: Int, rank: Int, checkpointing: String, threads: Int
     var stepSeconds: [Double], medianStep: Double, tokensPerSecond: Double, gflops: Double, sgemmGFLOPs: Double?
     var peakRSSGiB: Double, loss: Float
+    /// tokens/s of the fastest timed step (load only ever adds time).
+    var bestTokensPerSecond: Double { Double(batch * seq) / stepSeconds.min()! }
 
     static func measure(shape: String, batch: Int, seq: Int, rank: Int, checkpointing: String, steps: Int,
                         threads: Int?, probe: Bool) throws -> StepResult {
