@@ -41,6 +41,14 @@ public struct Variable {
     /// Whether a gradient is computed for this value.
     public var requiresGrad: Bool { id >= 0 }
     public var shape: [Int] { value.shape }
+    /// The identity without the value: backward closures capture this (not the variable) when
+    /// they need the gradient buffer but not the forward value, so the value can be freed.
+    public var slot: GradientSlot { GradientSlot(id: id) }
+}
+
+/// A variable's place on its tape, without its value (see ``Variable/slot``).
+public struct GradientSlot: Sendable {
+    public let id: Int
 }
 
 /// A reverse-mode tape. Each op computes its forward value and, when a gradient is needed,
@@ -106,7 +114,10 @@ public final class Tape {
 
     /// The gradient accumulator of `v` (zeros on first use), or nil when `v` needs none.
     /// Backward closures add into it.
-    public func gradientBuffer(of v: Variable) -> Tensor? {
+    public func gradientBuffer(of v: Variable) -> Tensor? { gradientBuffer(of: v.slot) }
+
+    /// The gradient accumulator of the variable in `slot` (see ``gradientBuffer(of:)-(Variable)``).
+    public func gradientBuffer(of v: GradientSlot) -> Tensor? {
         guard v.id >= 0 else { return nil }
         if let p = parameters[v.id] { return p.gradientBuffer() }
         if let g = grads[v.id] { return g }

@@ -49,7 +49,7 @@ public final class Tensor: @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { free(pointer) }
+        if owner == nil { BufferPool.release(UnsafeMutableRawPointer(pointer), bytes: Tensor.byteCount(count)) }
     }
 
     /// A copy with its own buffer.
@@ -92,13 +92,11 @@ public final class Tensor: @unchecked Sendable {
 
     /// 64-byte aligned so that SIMD loads and BLAS panels start on cache lines.
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        var raw: UnsafeMutableRawPointer?
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            fatalError("Tensor: cannot allocate \(bytes) bytes")
-        }
-        return raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        BufferPool.acquire(bytes: byteCount(count)).bindMemory(to: Float.self, capacity: max(count, 1))
     }
+
+    @inline(__always)
+    private static func byteCount(_ count: Int) -> Int { max(count, 1) * MemoryLayout<Float>.stride }
 }
 
 extension Tensor: CustomStringConvertible {

@@ -6,17 +6,52 @@ import Tailor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor-bench",
-        abstract: "Times LoRA training steps on named model shapes and compares with a plain sgemm.")
+        abstract: "Tailor's benchmarks: LoRA training steps, the PyTorch+PEFT comparison, kernel timings.",
+        subcommands: [Step.self, Compare.self, Kernels.self],
+        defaultSubcommand: Step.self)
+}
+
+/// One training configuration, timed in this process.
+struct Step: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Times LoRA training steps (AdamW) on a named shape and compares with a plain sgemm.")
 
     @Option(help: "Shape: \(BenchShape.all.map(\.name).joined(separator: ", ")).") var shape = "smollm-135m"
     @Option(help: "Sequences per batch.") var batch = 4
     @Option(help: "Tokens per sequence.") var seq = 256
     @Option(help: "LoRA rank (all-linear).") var rank = 8
     @Option(help: "Checkpointing: none, blocks, every:K.") var checkpointing = "none"
-    @Option(help: "Timed steps (after one warm-up step).") var steps = 3
+    @Option(help: "Timed steps (after one warm-up step); the median is reported.") var steps = 3
     @Option(help: "Threads for BLAS and Tailor's loops (default: all cores).") var threads: Int?
+    @Flag(help: "Skip the sgemm probe.") var noProbe = false
+    @Flag(help: "Print one JSON line (used by `compare`).") var json = false
 
     func run() throws {
+        let r = try StepResult.measure(shape: shape, batch: batch, seq: seq, rank: rank, checkpointing: checkpointing,
+                                       steps: steps, threads: threads, probe: !noProbe)
+        if json {
+            let data = try JSONEncoder().encode(r)
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            if let p = r.sgemmGFLOPs { print(String(format: "sgemm peak (2048³, %d threads): %.1f GFLOP/s", r.threads, p)) }
+            print("shape \(r.shape)  batch \(r.batch)×\(r.seq)  r \(r.rank) all-linear  checkpointing \(r.checkpointing)  threads \(r.threads)  AdamW")
+            print(String(format: "median step %.3f s  %.1f tokens/s  %.1f GFLOP/s%@  peak RSS %.2f GiB  loss %.4f  (steps %@)",
+                         r.medianStep, r.tokensPerSecond, r.gflops,
+                         r.sgemmGFLOPs.map { String(format: " (%.0f%% of sgemm)", 100 * r.gflops / $0) } ?? "",
+                         r.peakRSSGiB, r.loss, r.stepSeconds.map { String(format: "%.2f", $0) }.joined(separator: " ")))
+        }
+    }
+}
+
+struct StepResult: Codable {
+    var shape: String, batch: Int, seq: Int, rank: Int, checkpointing: String, threads: Int
+    var stepSeconds: [Double], medianStep: Double, tokensPerSecond: Double, gflops: Double, sgemmGFLOPs: Double?
+    var peakRSSGiB: Double, loss: Float
+    /// tokens/s of the fastest timed step (load only ever adds time).
+    var bestTokensPerSecond: Double { Double(batch * seq) / stepSeconds.min()! }
+
+    static func measure(shape: String, batch: Int, seq: Int, rank: Int, checkpointing: String, steps: Int,
+                        threads: Int?, probe: Bool) throws -> StepResult {
         if let threads { BLAS.threads = threads; Parallel.workers = threads }
         guard let s = BenchShape.all.first(where: { $0.name == shape }) else { throw ValidationError("unknown shape \(shape)") }
         let policy: CheckpointPolicy
@@ -26,8 +61,8 @@ struct Bench: ParsableCommand {
         case let v where v.hasPrefix("every:"): policy = .every(Int(v.dropFirst(6)) ?? 1)
         default: throw ValidationError("checkpointing must be none, blocks or every:K")
         }
-        let peak = SgemmProbe.measure()
-        print(String(format: "sgemm peak (2048³, %d threads): %.1f GFLOP/s", BLAS.threads, peak))
+        let peak = probe ? SgemmProbe.measure() : nil
+        BufferPool.trim()  // the probe's buffers are not part of training
 
         let model = try s.makeModel(seed: 1)
         try model.addAdapters(LoRAConfiguration(rank: rank, alpha: Float(2 * rank)), seed: 2)
@@ -35,27 +70,31 @@ struct Bench: ParsableCommand {
         let rows = (0..<batch).map { _ in (0..<seq).map { _ in Int(rng.next() % UInt64(s.vocab)) } }
         let data = Batch(sequences: rows)
         let params = model.trainableParameters
+        let optimizer = AdamW()
         func step() -> Float {
             let tape = Tape()
             let out = model.loss(tape, data, checkpointing: policy)
             tape.backward(out.loss)
-            // The update: plain SGD over the adapters (the optimizer module is not part of this benchmark).
-            for p in params { if let g = p.grad { BLAS.axpy(p.value.count, alpha: -1e-3, x: g.pointer, y: p.value.pointer) }; p.zeroGradient() }
+            optimizer.step(params, lr: 1e-4)
+            for p in params { p.zeroGradient() }
             return out.loss.value[0]
         }
         _ = step()
-        let start = Date()
+        var times: [Double] = []
         var loss: Float = 0
-        for _ in 0..<steps { loss = step() }
-        let seconds = Date().timeIntervalSince(start) / Double(steps)
+        for _ in 0..<steps {
+            let start = Date()
+            loss = step()
+            times.append(Date().timeIntervalSince(start))
+        }
+        let median = times.sorted()[times.count / 2]
         let tokens = Double(batch * seq)
         let recompute = policy == .none ? 0.0 : 1.0
         // LoRA training: forward (2N) + input gradients (2N) [+ recomputed forward (2N)].
         let flops = tokens * ((2 + recompute) * s.forwardLinearFLOPsPerToken + (3 + recompute) * s.attentionFLOPsPerToken(seq: seq))
-        let gflops = flops / seconds / 1e9
-        print("shape \(s.name)  batch \(batch)×\(seq)  r \(rank) all-linear  checkpointing \(checkpointing)  threads \(BLAS.threads)")
-        print(String(format: "step %.3f s  %.1f tokens/s  %.1f GFLOP/s (%.0f%% of sgemm)  peak RSS %.2f GiB  loss %.4f",
-                     seconds, tokens / seconds, gflops, 100 * gflops / peak, PeakMemory.gibibytes, loss))
+        return StepResult(shape: s.name, batch: batch, seq: seq, rank: rank, checkpointing: checkpointing, threads: BLAS.threads,
+                          stepSeconds: times, medianStep: median, tokensPerSecond: tokens / median,
+                          gflops: flops / median / 1e9, sgemmGFLOPs: peak, peakRSSGiB: PeakMemory.gibibytes, loss: loss)
     }
 }
 
@@ -80,5 +119,12 @@ enum PeakMemory {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) * 1024 / Double(1 << 30)  // ru_maxrss is in KiB on Linux
+    }
+}
+
+/// The 1-, 5- and 15-minute load averages, to judge how noisy a timing is.
+enum Load {
+    static var text: String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
     }
 }

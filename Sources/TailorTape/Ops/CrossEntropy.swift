@@ -33,9 +33,10 @@ extension Tape {
         }
         let value = Tensor(shape: [1], values: [Float(result.lossSum / Double(norm))])
         let dHidden = result.inputGradient  // [rows, dim], per unit of loss gradient
+        let hiddenSlot = hidden.slot  // the backward does not need hidden's value
         let loss = record(value, needsGradient: needs) { g, tape in
             let scale = g[0]
-            if let dHidden, let dx = tape.gradientBuffer(of: hidden) {
+            if let dHidden, let dx = tape.gradientBuffer(of: hiddenSlot) {
                 Elementwise.accumulate(dHidden.pointer, into: dx.pointer, count: dx.count, scale: scale)
             }
             if let dW { Elementwise.accumulate(dW.pointer, into: weight.gradientBuffer().pointer, count: dW.count, scale: scale) }

@@ -19,8 +19,9 @@ extension Tape {
         precondition(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
         let out = Tensor(uninitialized: a.shape)
         Elementwise.add(a.value.pointer, b.value.pointer, out.pointer, count: out.count)
+        let slots = [a.slot, b.slot]  // the backward needs neither value
         return record(out, needsGradient: needsGradient(a, b)) { d, tape in
-            for x in [a, b] {
+            for x in slots {
                 if let g = tape.gradientBuffer(of: x) { Elementwise.accumulate(d.pointer, into: g.pointer, count: g.count) }
             }
         }

@@ -26,8 +26,11 @@ extension Tape {
     /// x: `[rows, in]`, weight: `[out, in]` (dense or quantized, see ``LinearWeight``), bias: `[out]`, y: `[rows, out]`. The weight gets a
     /// gradient only when it requires one (full fine-tuning); a frozen base never does.
     /// `dropoutSeed` fixes the LoRA dropout mask (nil: no dropout, as in evaluation).
+    /// `recomputeInput`, when given, rebuilds x's value bit for bit in the backward (only if a
+    /// weight or adapter gradient needs it), so this op does not keep x alive.
     public func linear(
-        _ x: Variable, weight: any LinearWeight, bias: Parameter? = nil, lora: LoRAWeights? = nil, dropoutSeed: UInt64? = nil
+        _ x: Variable, weight: any LinearWeight, bias: Parameter? = nil, lora: LoRAWeights? = nil, dropoutSeed: UInt64? = nil,
+        recomputeInput: (() -> Tensor)? = nil
     ) -> Variable {
         let rows = x.shape[0], inDim = x.shape[1], outDim = weight.outFeatures
         precondition(weight.inFeatures == inDim, "linear \(weight.name): weight [\(outDim), \(weight.inFeatures)] vs input \(x.shape)")
@@ -49,13 +52,21 @@ extension Tape {
         }
         let dense = weight.parameter  // nil for a frozen quantized matrix
         let needs = needsGradient([x], parameters: [dense, bias, lora?.a, lora?.b])
-        let xv = x.value
+        let savedX: Tensor? = recomputeInput == nil ? x.value : nil
+        let xSlot = x.slot
         return record(y, needsGradient: needs) { dy, tape in
+            var input = savedX
+            func xv() -> Tensor {
+                if let input { return input }
+                let made = recomputeInput!()
+                input = made
+                return made
+            }
             // in the forward pass this was: y = x Wᵀ + b + s·(xd Aᵀ) Bᵀ
-            let dx = tape.gradientBuffer(of: x)  // [rows, in]
+            let dx = tape.gradientBuffer(of: xSlot)  // [rows, in]
             if let dx { weight.accumulateInputGradient(dy.pointer, rows: rows, into: dx.pointer) }
             if let dense, dense.requiresGrad {
-                MatMul.backward(dy.pointer, xv.pointer, dense.value.pointer, dA: nil, dB: dense.gradientBuffer().pointer, m: rows, n: outDim, k: inDim, transA: false, transB: true)
+                MatMul.backward(dy.pointer, xv().pointer, dense.value.pointer, dA: nil, dB: dense.gradientBuffer().pointer, m: rows, n: outDim, k: inDim, transA: false, transB: true)
             }
             if let bias, bias.requiresGrad {
                 let db = bias.gradientBuffer()  // [out]
@@ -71,8 +82,8 @@ extension Tape {
             let dt = Tensor(uninitialized: [rows, r])  // [rows, r] = s · dy B
             BLAS.gemm(m: rows, n: r, k: outDim, alpha: lora.scale, a: dy.pointer, lda: outDim,
                       b: lora.b.value.pointer, ldb: r, c: dt.pointer, ldc: r)
-            let xd = (dropP != nil && seed != nil) ? Self.dropped(xv, p: dropP!, seed: seed!) : xv
             if lora.a.requiresGrad {  // dA[r, in] += dtᵀ xd
+                let xd = (dropP != nil && seed != nil) ? Self.dropped(xv(), p: dropP!, seed: seed!) : xv()
                 BLAS.gemm(transA: true, m: r, n: inDim, k: rows, a: dt.pointer, lda: r, b: xd.pointer, ldb: inDim,
                           beta: 1, c: lora.a.gradientBuffer().pointer, ldc: inDim)
             }

@@ -31,8 +31,9 @@ extension Tape {
         positions.withUnsafeBufferPointer { pos in
             RoPE.apply(x.value.pointer, y.pointer, rows: rows, heads: heads, headDim: headDim, positions: pos, cos: cosT, sin: sinT)
         }
+        let xSlot = x.slot  // the backward does not need x's value
         return record(y, needsGradient: needsGradient(x)) { dy, tape in
-            guard let dx = tape.gradientBuffer(of: x) else { return }
+            guard let dx = tape.gradientBuffer(of: xSlot) else { return }
             positions.withUnsafeBufferPointer { pos in  // dx += Rᵀ dy
                 RoPE.apply(dy.pointer, dx.pointer, rows: rows, heads: heads, headDim: headDim, positions: pos,
                            cos: cosT, sin: sinT, inverse: true, accumulate: true)

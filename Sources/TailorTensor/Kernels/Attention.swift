@@ -60,14 +60,10 @@ public enum Attention {
                 for i in 0..<tq {
                     let qi = q0 + i, row = scores + i * nk
                     let lo = Int(firstKey[b * s.seq + qi]) - kLo, hi = qi - kLo  // valid j in lo...hi
-                    var m = -Float.infinity
-                    for j in lo...hi { m = max(m, row[j]) }
-                    var sum: Float = 0
-                    for j in 0..<nk {
-                        if j < lo || j > hi { row[j] = 0; continue }
-                        let e = expf(row[j] - m)
-                        row[j] = e; sum += e
-                    }
+                    let m = FastMath.max(row + lo, hi - lo + 1)
+                    row.update(repeating: 0, count: lo)
+                    (row + hi + 1).update(repeating: 0, count: nk - hi - 1)
+                    let sum = FastMath.expShifted(row + lo, row + lo, hi - lo + 1, shift: m)
                     let inv = 1 / sum
                     for j in lo...hi { row[j] *= inv }
                     lse[(b * s.heads + h) * s.seq + qi] = m + logf(sum)
@@ -107,12 +103,10 @@ public enum Attention {
                     let l = lse[(b * s.heads + h) * s.seq + qi]
                     let rowOff = qOff + i * s.queryWidth
                     let d = BLAS.dot(s.headDim, dOut + rowOff, out + rowOff)
-                    for j in 0..<nk {
-                        if j < lo || j > hi { pr[j] = 0; dr[j] = 0; continue }
-                        let pj = expf(pr[j] - l)
-                        pr[j] = pj
-                        dr[j] = pj * (dr[j] - d)
-                    }
+                    pr.update(repeating: 0, count: lo); dr.update(repeating: 0, count: lo)
+                    (pr + hi + 1).update(repeating: 0, count: nk - hi - 1); (dr + hi + 1).update(repeating: 0, count: nk - hi - 1)
+                    FastMath.expScaled(pr + lo, pr + lo, hi - lo + 1, shift: l, scale: 1)
+                    for j in lo...hi { dr[j] = pr[j] * (dr[j] - d) }
                 }
                 if let dq {
                     BLAS.gemm(m: tq, n: s.headDim, k: nk, alpha: scale(s), a: ds, lda: nk,

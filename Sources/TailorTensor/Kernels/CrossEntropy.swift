@@ -54,7 +54,7 @@ public enum CrossEntropy {
                         lossBuffer[i] = Double(lse - row[labelsHere[i]])
                         if wantGrad {  // row ← (softmax − onehot) / normalizer
                             let inv = 1 / normalizer
-                            for j in 0..<vocab { row[j] = expf(row[j] - lse) * inv }
+                            FastMath.expScaled(row, row, vocab, shift: lse, scale: inv)
                             row[labelsHere[i]] -= inv
                         }
                     }
@@ -77,11 +77,8 @@ public enum CrossEntropy {
     /// log Σ_j exp(row[j]), stable.
     @inline(__always)
     public static func logSumExp(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m = -Float.infinity
-        for j in 0..<n { m = max(m, row[j]) }
-        var s: Float = 0
-        for j in 0..<n { s += expf(row[j] - m) }
-        return m + logf(s)
+        let m = FastMath.max(row, n)
+        return m + logf(FastMath.expSum(row, n, shift: m))
     }
 
     /// log p(label) for each row of logits `[rows, vocab]` (ignored labels give 0).

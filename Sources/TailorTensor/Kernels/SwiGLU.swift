@@ -7,7 +7,7 @@ public enum SwiGLU {
         Parallel.forEachChunk(count, minChunk: 1 << 14) { range in
             for i in range {
                 let g = gate[i]
-                h[i] = g / (1 + expf(-g)) * up[i]
+                h[i] = g / (1 + FastMath.exp(-g)) * up[i]
             }
         }
     }
@@ -20,13 +20,20 @@ public enum SwiGLU {
         dGate: UnsafeMutablePointer<Float>?, dUp: UnsafeMutablePointer<Float>?, count: Int
     ) {
         Parallel.forEachChunk(count, minChunk: 1 << 14) { range in
+            if let dUp, let dGate {  // the common case, one loop LLVM vectorises
+                for i in range {
+                    let g = gate[i], d = dh[i], sig = 1 / (1 + FastMath.exp(-g))
+                    dUp[i] += d * g * sig
+                    dGate[i] += d * up[i] * sig * (1 + g * (1 - sig))
+                }
+                return
+            }
             for i in range {
-                let g = gate[i], sig = 1 / (1 + expf(-g))
+                let g = gate[i], sig = 1 / (1 + FastMath.exp(-g))
                 if let dUp { dUp[i] += dh[i] * g * sig }
                 if let dGate { dGate[i] += dh[i] * up[i] * sig * (1 + g * (1 - sig)) }
             }
         }
     }
 }
-
 import Foundation

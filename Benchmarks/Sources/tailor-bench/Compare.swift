@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+
+/// The issue-7 table in one run: Tailor and PyTorch+PEFT side by side, each configuration in its
+/// own process (peak RSS is per process), then the ratios against the targets.
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tailor vs PyTorch+PEFT (tokens/s, peak RSS, ratios), thread scaling and long sequences.")
+
+    @Option(help: "Shape (both systems).") var shape = "smollm-135m"
+    @Option(help: "Sequences per batch.") var batch = 4
+    @Option(help: "Tokens per sequence.") var seq = 256
+    @Option(help: "Timed steps per configuration (median reported).") var steps = 3
+    @Option(help: "Threads (both systems).") var threads = 2
+    @Option(help: "Python with torch, transformers and peft (default: $TAILOR_PEER_PYTHON, else python3).")
+    var peerPython: String?
+    @Option(help: "Sequence length of the long-sequence row.") var longSeq = 2048
+    @Option(help: "Batch of the long-sequence row.") var longBatch = 2
+    @Flag(help: "Do not run the peer.") var skipPeer = false
+    @Flag(help: "Skip the one-thread row.") var skipScaling = false
+    @Flag(help: "Skip the long-sequence row.") var skipLong = false
+
+    func run() throws {
+        print("load average at start: \(Load.text)")
+        let python = peerPython ?? ProcessInfo.processInfo.environment["TAILOR_PEER_PYTHON"] ?? "python3"
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("peers/peft_bench.py").path
+        var rows: [(String, StepResult, Peer?)] = []
+        for ck in ["none", "blocks"] {
+            let t = try tailor(ck, batch: batch, seq: seq, threads: threads)
+            let p = skipPeer ? nil : try peer(python: python, script: script, checkpointing: ck != "none")
+            report(t, p)
+            rows.append(("checkpointing \(ck)", t, p))
+        }
+        var oneThread: StepResult?
+        if !skipScaling {
+            oneThread = try tailor("none", batch: batch, seq: seq, threads: 1)
+            report(oneThread!, nil)
+        }
+        var long: StepResult?
+        if !skipLong {
+            long = try tailor("none", batch: longBatch, seq: longSeq, threads: threads)
+            report(long!, nil)
+        }
+
+        print("\nload average at end: \(Load.text)")
+        print("\ntokens/s below are from each configuration's fastest timed step: on a shared machine load only adds time.")
+        print("\n| \(shape), r 8 all-linear, AdamW, \(threads) threads, batch \(batch) × \(seq) | Tailor tokens/s | PyTorch+PEFT tokens/s | speed ratio (≥ 1.6) | Tailor peak RSS | PyTorch+PEFT peak RSS | RSS ratio (≤ 0.3) |")
+        print("|---|---|---|---|---|---|---|")
+        for (name, t, p) in rows {
+            let speed = p.map { String(format: "%.2f×", t.bestTokensPerSecond / $0.bestTokensPerSecond) } ?? "–"
+            let rss = p.map { String(format: "%.2f", t.peakRSSGiB / ($0.peak_rss_mib / 1024)) } ?? "–"
+            print(String(format: "| %@ | %.1f | %@ | %@ | %.2f GiB | %@ | %@ |", name, t.bestTokensPerSecond,
+                         p.map { String(format: "%.1f", $0.bestTokensPerSecond) } ?? "–", speed, t.peakRSSGiB,
+                         p.map { String(format: "%.2f GiB", $0.peak_rss_mib / 1024) } ?? "–", rss))
+        }
+        let base = rows[0].1
+        if let oneThread {
+            print(String(format: "\nthreads: %d threads %.1f tokens/s vs 1 thread %.1f tokens/s = %.2f× (target ≥ 1.7×)",
+                         threads, base.bestTokensPerSecond, oneThread.bestTokensPerSecond, base.bestTokensPerSecond / oneThread.bestTokensPerSecond))
+        }
+        if let long {
+            print(String(format: "seq %d (batch %d): %.1f tokens/s, peak RSS %.2f GiB; cost per token %.2f× seq %d's (target ≤ 1.3×)",
+                         long.seq, long.batch, long.bestTokensPerSecond, long.peakRSSGiB, base.bestTokensPerSecond / long.bestTokensPerSecond, seq))
+        }
+    }
+
+    struct Peer: Decodable {
+        var tokens_per_s: Double
+        var peak_rss_mib: Double
+        var median_step_s: Double
+        var step_s: [Double]
+        var batch: Int, seq: Int
+        /// tokens/s of the fastest timed step (load only ever adds time).
+        var bestTokensPerSecond: Double { Double(batch * seq) / step_s.min()! }
+    }
+
+    func report(_ t: StepResult, _ p: Peer?) {
+        var line = String(format: "tailor   ckpt %@ batch %d×%d threads %d: %.1f tokens/s best, %.1f median (steps %@ s), peak RSS %.2f GiB, loss %.4f",
+                          t.checkpointing, t.batch, t.seq, t.threads, t.bestTokensPerSecond, t.tokensPerSecond,
+                          t.stepSeconds.map { String(format: "%.2f", $0) }.joined(separator: " "), t.peakRSSGiB, t.loss)
+        if let p {
+            line += String(format: "\npeer     same: %.1f tokens/s best, %.1f median (steps %@ s), peak RSS %.2f GiB", p.bestTokensPerSecond, p.tokens_per_s,
+                           p.step_s.map { String(format: "%.2f", $0) }.joined(separator: " "), p.peak_rss_mib / 1024)
+        }
+        print(line)
+        fflush(nil)  // progress shows even when the output is a file
+    }
+
+    func tailor(_ checkpointing: String, batch: Int, seq: Int, threads: Int) throws -> StepResult {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let out = try Self.runProcess(exe, ["step", "--shape", shape, "--batch", "\(batch)", "--seq", "\(seq)",
+                                            "--checkpointing", checkpointing, "--steps", "\(steps)", "--threads", "\(threads)",
+                                            "--no-probe", "--json"])
+        return try JSONDecoder().decode(StepResult.self, from: Data(out.utf8))
+    }
+
+    func peer(python: String, script: String, checkpointing: Bool) throws -> Peer {
+        var args = [script, "--shape", shape, "--batch", "\(batch)", "--seq", "\(seq)", "--steps", "\(steps)", "--threads", "\(threads)"]
+        if checkpointing { args.append("--checkpointing") }
+        let out = try Self.runProcess(python, args)
+        return try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
+    }
+
+    /// Runs a program and returns the last line of its standard output.
+    static func runProcess(_ program: String, _ arguments: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: program.contains("/") ? program : "/usr/bin/env")
+        p.arguments = program.contains("/") ? arguments : [program] + arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard p.terminationStatus == 0, let last = text.split(separator: "\n").last else {
+            throw ValidationError("\(program) \(arguments.joined(separator: " ")) failed (\(p.terminationStatus)):\n\(text)")
+        }
+        return String(last)
+    }
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where tensor buffers come from.
+///
+/// Small buffers use `posix_memalign`. Large ones (activations, gradients) are mapped pages kept
+/// on per-size free lists when released, so the next step's tensors of the same shape reuse them
+/// without page faults, and memory never fragments the malloc heap: with glibc's default dynamic
+/// mmap threshold, freed multi-megabyte tensors stayed in the heap and peak RSS grew step by step
+/// (1.82 → 2.14 GiB over four steps of the SmolLM-135M benchmark). Idle pooled bytes are capped by
+/// ``idleLimit``; past it, released buffers are unmapped at once.
+public enum BufferPool {
+    /// Buffers of at least this many bytes are pooled pages.
+    public static let threshold = 1 << 17
+    /// The most bytes kept idle on the free lists.
+    public nonisolated(unsafe) static var idleLimit = 192 << 20
+
+    nonisolated(unsafe) private static var lists: [Int: [UnsafeMutableRawPointer]] = [:]
+    nonisolated(unsafe) private static var idle = 0
+    nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+
+    /// Bytes currently idle on the free lists.
+    public static var idleBytes: Int {
+        pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
+        return idle
+    }
+
+    @inline(__always)
+    private static func rounded(_ bytes: Int) -> Int { (bytes + 4095) & ~4095 }
+
+    /// A 64-byte aligned buffer of at least `bytes` bytes, uninitialised.
+    static func acquire(bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes < threshold {
+            var raw: UnsafeMutableRawPointer?
+            guard posix_memalign(&raw, 64, bytes) == 0, let raw else { fatalError("Tensor: cannot allocate \(bytes) bytes") }
+            return raw
+        }
+        let size = rounded(bytes)
+        pthread_mutex_lock(mutex)
+        if let p = lists[size]?.popLast() {
+            idle -= size
+            pthread_mutex_unlock(mutex)
+            return p
+        }
+        pthread_mutex_unlock(mutex)
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            fatalError("Tensor: cannot map \(size) bytes")
+        }
+        return p
+    }
+
+    /// Returns a buffer from ``acquire(bytes:)`` with the same `bytes`.
+    static func release(_ p: UnsafeMutableRawPointer, bytes: Int) {
+        if bytes < threshold { free(p); return }
+        let size = rounded(bytes)
+        pthread_mutex_lock(mutex)
+        if idle + size <= idleLimit {
+            lists[size, default: []].append(p)
+            idle += size
+            pthread_mutex_unlock(mutex)
+            return
+        }
+        pthread_mutex_unlock(mutex)
+        munmap(p, size)
+    }
+
+    /// Unmaps every idle buffer.
+    public static func trim() {
+        pthread_mutex_lock(mutex)
+        let all = lists
+        lists = [:]
+        idle = 0
+        pthread_mutex_unlock(mutex)
+        for (size, ps) in all { for p in ps { munmap(p, size) } }
+    }
+}
