@@ -42,6 +42,7 @@ extension LlamaModel {
 
     /// Whether any block projection is a frozen quantized matrix (full fine-tuning is then impossible).
     public var hasQuantizedBase: Bool {
-        blocks.contains { b in LinearKind.allCases.contains { b[$0].weight.parameter == nil } }
+        embedding.parameter == nil || outputHead.parameter == nil
+            || blocks.contains { b in LinearKind.allCases.contains { b[$0].weight.parameter == nil } }
     }
 }
