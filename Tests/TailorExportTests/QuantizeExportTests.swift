@@ -53,4 +53,19 @@ import TailorTestSupport
         let result = try proof.compare(reloaded)
         #expect(result.passes(type), "\(type): \(result)")
     }
+
+    /// Ids from the GGUF's `tokenizer.ggml.*` (written by the export code from the fixture's
+    /// tokenizer.json) equal the Hugging Face tokenizer's, with and without special tokens.
+    @Test func ggufTokenizerMatchesHF() throws {
+        let (folder, f) = try write("q8_0"); defer { try? FileManager.default.removeItem(at: folder) }
+        let hf = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+        let gguf = try #require(try GGUFModel.tokenizer(f))
+        let texts = ["Hello world", "  two  spaces\nand\ttabs", "héllo — ünïcode ✓ 日本", "<|im_start|>user\nhi<|im_end|>",
+                     "numbers 12345 and punctuation!?", "", " leading", "trailing "]
+        for text in texts {
+            for special in [true, false] {
+                #expect(gguf.encode(text, addSpecialTokens: special) == hf.encode(text, addSpecialTokens: special), "\(text.debugDescription) special \(special)")
+            }
+        }
+    }
 }
