@@ -54,7 +54,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "TailorTestSupport", dependencies: ["TailorTensor", "TailorTape"], path: "Tests/TailorTestSupport"),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
-        .testTarget(name: "TailorQuantTests", dependencies: ["TailorQuant", "TailorTestSupport"]),
+        .testTarget(name: "TailorQuantTests", dependencies: ["TailorQuant", "TailorTape", "TailorTestSupport"]),
         .testTarget(name: "TailorTapeTests", dependencies: ["TailorTape", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData"]),

@@ -5,14 +5,15 @@ import Tailor
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a model folder's architecture, sizes, dtypes and tokenizer files."
+        abstract: "Show a model folder's architecture, sizes, dtypes and tokenizer files, or a GGUF file's metadata and tensor types."
     )
 
-    @Argument(help: "A Hugging Face model folder.") var path: String
+    @Argument(help: "A Hugging Face model folder or a .gguf file.") var path: String
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         try reportingErrors {
+            if path.lowercased().hasSuffix(".gguf") { return try InspectGGUF.run(path: path, json: json) }
             let summary = try ModelSummary(folder: URL(fileURLWithPath: path))
             if json {
                 print(TailorCLI.json(summary.fields))

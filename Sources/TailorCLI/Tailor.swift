@@ -10,7 +10,7 @@ struct TailorCommand: ParsableCommand {
         subcommands: [
             TrainCommand.self, EvalCommand.self, GenerateCommand.self, ScoreCommand.self,
             TokenizeCommand.self, InspectCommand.self, MergeCommand.self, ExportAdapterCommand.self,
-            SyntheticGGUFCommand.self,
+            SyntheticGGUFCommand.self, QuantizeCommand.self,
         ]
     )
 }

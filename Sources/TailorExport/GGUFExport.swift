@@ -106,6 +106,15 @@ public enum GGUFExport {
     @discardableResult
     public static func write(_ tensors: [MergedTensor], configuration c: ModelConfiguration, metadata: [(String, GGUFValue)],
                              target: GGMLType, to url: URL, report: @escaping (TensorReport) -> Void = { _ in }) throws -> [TensorReport] {
+        try write(tensors, configuration: c, metadata: metadata, target: target, to: url, typeFor: { _, _ in nil }, report: report)
+    }
+
+    /// ``write(_:configuration:metadata:target:to:report:)`` where `typeFor(ggufName, shape)` may
+    /// choose a tensor's type (nil: ``tensorType(_:shape:target:tiedHead:)``).
+    @discardableResult
+    public static func write(_ tensors: [MergedTensor], configuration c: ModelConfiguration, metadata: [(String, GGUFValue)],
+                             target: GGMLType, to url: URL, typeFor: (String, [Int]) -> GGMLType?,
+                             report: @escaping (TensorReport) -> Void) throws -> [TensorReport] {
         let arch = try GGUFNames.architecture(modelType: c.modelType)
         var writer = GGUFWriter()
         for (k, v) in metadata { writer.set(k, v) }
@@ -116,7 +125,7 @@ public enum GGUFExport {
         }
         for t in tensors {
             guard let name = GGUFNames.gguf(t.name) else { throw TailorError("\(url.path): tensor \(t.name) has no llama.cpp name") }
-            let type = tensorType(name, shape: t.shape, target: target, tiedHead: c.tieWordEmbeddings)
+            let type = typeFor(name, t.shape) ?? tensorType(name, shape: t.shape, target: target, tiedHead: c.tieWordEmbeddings)
             let groups = GGUFNames.permutationGroups(t.name, c, architecture: arch)
             let byteCount = type.rowBytes(columns: t.shape.last!)! * t.shape.dropLast().reduce(1, *)
             let shape = t.shape, requested = target

@@ -57,7 +57,15 @@ public enum Merge {
     /// (absent when tied).
     public static func tensors(of model: LlamaModel) -> [MergedTensor] {
         func plain(_ p: Parameter) -> MergedTensor { MergedTensor(name: p.name, shape: p.value.shape, isMerged: false) { p.value } }
-        var out = [plain(model.embedding)]
+        func table(_ w: any LinearWeight) -> MergedTensor {
+            if let p = w.parameter { return plain(p) }
+            return MergedTensor(name: w.name, shape: [w.outFeatures, w.inFeatures], isMerged: false) {
+                let t = Tensor(uninitialized: [w.outFeatures, w.inFeatures])
+                (w as! any RowReadableWeight).dequantizeRows(0..<w.outFeatures, into: t.pointer)
+                return t
+            }
+        }
+        var out = [table(model.embedding)]
         for b in model.blocks {
             out.append(plain(b.inputNorm))
             out.append(plain(b.postAttentionNorm))
@@ -70,7 +78,7 @@ public enum Merge {
             }
         }
         out.append(plain(model.finalNorm))
-        if model.outputHead !== model.embedding { out.append(plain(model.outputHead)) }
+        if model.outputHead !== model.embedding { out.append(table(model.outputHead)) }
         return out
     }
 

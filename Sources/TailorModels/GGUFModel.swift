@@ -82,7 +82,8 @@ public enum GGUFModel {
     }
 
     /// Loads the model. Quantized block weights (Q8_0, Q4_K, …) stay quantized and memory-mapped;
-    /// F32/F16/BF16 and the embedding, head and norms are read as fp32.
+    /// so do a quantized token embedding (looked up row by row) and output head (multiplied tile by
+    /// tile). F32/F16/BF16 tensors and the norms are read as fp32.
     public static func load(_ f: GGUFFile) throws -> LlamaModel {
         let c = try configuration(f)
         let permute = c.modelType == "llama"
@@ -113,7 +114,7 @@ public enum GGUFModel {
             return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i),
                                        owner: f, rowOrder: order(hf, rows: shape[0]))
         }
-        return try LlamaModel(configuration: c, load: dense, loadLinear: quantized)
+        return try LlamaModel(configuration: c, load: dense, loadLinear: quantized, loadTable: quantized)
     }
 
     /// The tokenizer from `tokenizer.ggml.*`, or nil when the file has none.

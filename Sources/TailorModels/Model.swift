@@ -78,11 +78,14 @@ public enum CheckpointPolicy: Sendable, Equatable {
 /// A Llama-family causal language model (Llama, Mistral, Qwen2) computed in fp32.
 public final class LlamaModel: @unchecked Sendable {
     public let configuration: ModelConfiguration
-    public let embedding: Parameter  // [vocab, hidden]
+    /// The token embedding `[vocab, hidden]`: a ``Parameter``, or a frozen quantized table from a GGUF
+    /// (looked up row by row, never expanded).
+    public let embedding: any LinearWeight  // [vocab, hidden]
     public let blocks: [TransformerBlock]
     public let finalNorm: Parameter  // [hidden]
-    /// The output projection `[vocab, hidden]`; the embedding itself when tied.
-    public let outputHead: Parameter
+    /// The output projection `[vocab, hidden]`; the embedding itself when tied. A frozen quantized
+    /// head is multiplied tile by tile in the fused cross-entropy.
+    public let outputHead: any LinearWeight
     let rope: RoPECache
 
     /// Loads a Hugging Face model folder (`config.json` + safetensors in f32, f16 or bf16).
@@ -95,13 +98,23 @@ public final class LlamaModel: @unchecked Sendable {
     /// Builds a model, asking `load(name, shape)` for each weight by its Hugging Face name.
     ///
     /// `loadLinear(name, shape)`, when given, is asked first for the seven block projections and
-    /// may return a frozen quantized matrix (QLoRA); nil falls back to a dense `load`.
+    /// may return a frozen quantized matrix (QLoRA); nil falls back to a dense `load`. `loadTable`
+    /// is asked the same for the token embedding and the untied output head.
     public init(configuration c: ModelConfiguration, load: (String, [Int]) throws -> Tensor,
-                loadLinear: ((String, [Int]) throws -> (any LinearWeight)?)? = nil) throws {
+                loadLinear: ((String, [Int]) throws -> (any LinearWeight)?)? = nil,
+                loadTable: ((String, [Int]) throws -> (any LinearWeight)?)? = nil) throws {
         configuration = c
         let h = c.hiddenSize, q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, f = c.intermediateSize
         func param(_ name: String, _ shape: [Int]) throws -> Parameter { Parameter(name, try load(name, shape)) }
-        embedding = try param("model.embed_tokens.weight", [c.vocabularySize, h])
+        func table(_ name: String) throws -> any LinearWeight {
+            let shape = [c.vocabularySize, h]
+            guard let w = try loadTable?(name, shape) else { return try param(name, shape) }
+            guard [w.outFeatures, w.inFeatures] == shape else {
+                throw TailorError("\(name): shape [\(w.outFeatures), \(w.inFeatures)], the configuration implies \(shape)")
+            }
+            return w
+        }
+        embedding = try table("model.embed_tokens.weight")
         var blocks: [TransformerBlock] = []
         let shapes: [LinearKind: [Int]] = [.q: [q, h], .k: [kv, h], .v: [kv, h], .o: [h, q], .gate: [f, h], .up: [f, h], .down: [h, f]]
         for i in 0..<c.layerCount {
@@ -123,19 +136,19 @@ public final class LlamaModel: @unchecked Sendable {
         }
         self.blocks = blocks
         finalNorm = try param("model.norm.weight", [h])
-        outputHead = c.tieWordEmbeddings ? embedding : try param("lm_head.weight", [c.vocabularySize, h])
+        outputHead = c.tieWordEmbeddings ? embedding : try table("lm_head.weight")
         rope = RoPECache(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling)
     }
 
     /// Every base parameter by Hugging Face name (a tied head appears once, as the embedding).
     public var baseParameters: [Parameter] {
-        var ps = [embedding]
+        var ps = [embedding.parameter].compactMap { $0 }
         for b in blocks {
             ps += [b.inputNorm, b.postAttentionNorm]
             for kind in LinearKind.allCases { if let w = b[kind].weight.parameter { ps.append(w) }; if let bias = b[kind].bias { ps.append(bias) } }
         }
         ps.append(finalNorm)
-        if outputHead !== embedding { ps.append(outputHead) }
+        if outputHead !== embedding, let head = outputHead.parameter { ps.append(head) }
         return ps
     }
 

@@ -6,16 +6,32 @@ import TailorTensor
 /// The base-weight formats `--quantize` accepts.
 public enum BaseQuantization: String, CaseIterable, Sendable {
     case q8_0, q4_0, q4_K = "q4_k"
+    /// bitsandbytes NF4 (blocks of 64), and NF4 with double-quantized absmax.
+    case nf4, nf4DoubleQuantized = "nf4-dq"
 
-    public var ggmlType: GGMLType {
+    /// The ggml block type, or nil for NF4 (not a ggml format).
+    public var ggmlType: GGMLType? {
         switch self {
         case .q8_0: .q8_0
         case .q4_0: .q4_0
         case .q4_K: .q4_K
+        case .nf4, .nf4DoubleQuantized: nil
         }
     }
 
-    /// Parses a `--quantize` value; `nf4` and others are rejected with the supported list.
+    /// Elements per block: the input width must be a multiple.
+    public var blockSize: Int { ggmlType?.blockSize ?? NF4.blockSize }
+
+    /// Quantizes one dense `[out, in]` block projection.
+    public func quantize(_ name: String, _ dense: Tensor) throws -> any LinearWeight {
+        switch self {
+        case .nf4: try NF4Matrix(name: name, quantizing: dense)
+        case .nf4DoubleQuantized: try NF4Matrix(name: name, quantizing: dense, doubleQuantization: true)
+        default: try QuantizedMatrix(name: name, quantizing: dense, as: ggmlType!)
+        }
+    }
+
+    /// Parses a `--quantize` value; others are rejected with the supported list.
     public init(parsing text: String) throws {
         guard let v = BaseQuantization(rawValue: text.lowercased()) else {
             throw TailorError("--quantize \(text): not supported (supported: \(BaseQuantization.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -33,15 +49,16 @@ extension LlamaModel {
         try self.init(configuration: config, load: { name, shape in try files.tensor(name, shape: shape) },
                       loadLinear: { name, shape in
                           let dense = try files.tensor(name, shape: shape)
-                          guard shape[1] % q.ggmlType.blockSize == 0 else {
-                              throw TailorError("\(folder.path): \(name) has \(shape[1]) input features, not a multiple of the \(q.ggmlType) block size \(q.ggmlType.blockSize)")
+                          guard shape[1] % q.blockSize == 0 else {
+                              throw TailorError("\(folder.path): \(name) has \(shape[1]) input features, not a multiple of the \(q.rawValue) block size \(q.blockSize)")
                           }
-                          return try QuantizedMatrix(name: name, quantizing: dense, as: q.ggmlType)
+                          return try q.quantize(name, dense)
                       })
     }
 
     /// Whether any block projection is a frozen quantized matrix (full fine-tuning is then impossible).
     public var hasQuantizedBase: Bool {
-        blocks.contains { b in LinearKind.allCases.contains { b[$0].weight.parameter == nil } }
+        embedding.parameter == nil || outputHead.parameter == nil
+            || blocks.contains { b in LinearKind.allCases.contains { b[$0].weight.parameter == nil } }
     }
 }

@@ -6,9 +6,7 @@ import TailorTensor
 /// matrix never exists in fp32 (QLoRA's memory saving).
 ///
 /// Conformers supply ``dequantizeRows(_:into:)``; the products come from this protocol.
-public protocol TiledMatrix: LinearWeight {
-    /// Writes rows `range` of W as fp32, row-major `[range.count, inFeatures]`.
-    func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>)
+public protocol TiledMatrix: RowReadableWeight {
     /// Bytes held by the compact representation.
     var storageBytes: Int { get }
 }

@@ -134,3 +134,16 @@ import TailorTestSupport
         #expect(t.stdout == i.stdout)
     }
 }
+
+/// `tailor inspect` on a GGUF file.
+@Suite struct InspectGGUFTests {
+    @Test func showsMetadataAndTensorTypes() throws {
+        let r = try runTailor(["inspect", fixture("gguf/llama-gqa-q8_0.gguf").path, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(o["tensor_types"] as? [String: Int] == ["F32": 5, "Q8_0": 16])
+        #expect(o["tensor_count"] as? Int == 21 && o["gguf_version"] as? Int == 3)
+        let meta = try #require(o["metadata"] as? [String: String])
+        #expect(meta["general.architecture"] == "\"llama\"" && meta["llama.block_count"] == "2")
+    }
+}

@@ -18,7 +18,10 @@ extension Tape {
     /// mean over every valid token of the batch). Gradients with respect to hidden and (when it
     /// requires one) W are computed chunk by chunk in the forward — logits never exist whole —
     /// and scaled by the incoming gradient in the backward.
-    public func crossEntropy(_ hidden: Variable, weight: Parameter, labels: [Int32], normalizer: Float? = nil) -> LossOutput {
+    /// A frozen head that is not a ``Parameter`` (a quantized matrix) is multiplied tile by tile
+    /// through its ``LinearWeight`` products and gets no gradient.
+    public func crossEntropy(_ hidden: Variable, weight head: any LinearWeight, labels: [Int32], normalizer: Float? = nil) -> LossOutput {
+        guard let weight = head.parameter else { return tiledCrossEntropy(hidden, weight: head, labels: labels, normalizer: normalizer) }
         let rows = hidden.shape[0], dim = hidden.shape[1], vocab = weight.value.shape[0]
         precondition(labels.count == rows && weight.value.shape[1] == dim, "crossEntropy: hidden \(hidden.shape), weight \(weight.value.shape), \(labels.count) labels")
         precondition(labels.allSatisfy { $0 == CrossEntropy.ignoreIndex || ($0 >= 0 && Int($0) < vocab) }, "crossEntropy: label outside 0..<\(vocab)")
@@ -45,10 +48,11 @@ extension Tape {
     }
 
     /// Full logits `[rows, vocab]` = hidden·Wᵀ (no gradient; for scoring and generation).
-    public func logits(_ hidden: Variable, weight: Parameter) -> Tensor {
-        let rows = hidden.shape[0], dim = hidden.shape[1], vocab = weight.value.shape[0]
+    public func logits(_ hidden: Variable, weight: any LinearWeight) -> Tensor {
+        let rows = hidden.shape[0], vocab = weight.outFeatures
+        precondition(hidden.shape[1] == weight.inFeatures, "logits: hidden \(hidden.shape), weight [\(vocab), \(weight.inFeatures)]")
         let out = Tensor(uninitialized: [rows, vocab])
-        MatMul.forward(hidden.value.pointer, weight.value.pointer, out.pointer, m: rows, n: vocab, k: dim, transA: false, transB: true)
+        weight.multiply(hidden.value.pointer, rows: rows, into: out.pointer)
         return out
     }
 }
