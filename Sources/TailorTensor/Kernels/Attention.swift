@@ -22,6 +22,12 @@ public enum Attention {
     /// Query rows per tile: bounds the scratch to `tile × seq` floats per worker.
     public static let queryTile = 64
 
+    /// Query rows per tile in the backward: longer sequences use taller tiles, because dK and dV
+    /// accumulate `dSᵀ·Q` and `Pᵀ·dO` over tiles with an inner dimension of the tile height (64
+    /// rows made those products memory-bound: 2 × 2048, one thread, 844 → 573 ms at 256 rows).
+    /// Scratch stays `tile × seq` floats per worker, linear in seq.
+    public static func backwardTile(seq: Int) -> Int { min(256, max(queryTile, seq / 8)) }
+
     /// The first key each query may see `[batch·seq]`: the start of its segment (packed rows,
     /// segments are contiguous runs of equal ids) and, with a window W, `q − W + 1`.
     public static func firstVisibleKeys(batch: Int, seq: Int, segments: [Int32]?, window: Int?) -> [Int32] {
@@ -47,9 +53,9 @@ public enum Attention {
         shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>
     ) {
         precondition(firstKey.count == s.rows, "attention: firstKey has \(firstKey.count) rows, want \(s.rows)")
-        forEachGroup(s) { b, kvh, scratch in
+        forEachGroup(s, tile: queryTile) { b, kvh, scratch in
             let scores = scratch.0
-            forEachTile(s, b: b, kvh: kvh, firstKey: firstKey) { h, q0, q1, kLo in
+            forEachTile(s, tile: queryTile, b: b, kvh: kvh, firstKey: firstKey) { h, q0, q1, kLo in
                 let tq = q1 - q0, nk = q1 - kLo
                 let qRows = q + (b * s.seq + q0) * s.queryWidth + h * s.headDim
                 let kRows = k + (b * s.seq + kLo) * s.kvWidth + kvh * s.headDim
@@ -86,9 +92,10 @@ public enum Attention {
         shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>
     ) {
         if dq == nil && dk == nil && dv == nil { return }
-        forEachGroup(s) { b, kvh, scratch in
+        let tile = backwardTile(seq: s.seq)
+        forEachGroup(s, tile: tile) { b, kvh, scratch in
             let p = scratch.0, ds = scratch.1
-            forEachTile(s, b: b, kvh: kvh, firstKey: firstKey) { h, q0, q1, kLo in
+            forEachTile(s, tile: tile, b: b, kvh: kvh, firstKey: firstKey) { h, q0, q1, kLo in
                 let tq = q1 - q0, nk = q1 - kLo
                 let qOff = (b * s.seq + q0) * s.queryWidth + h * s.headDim
                 let kvOff = (b * s.seq + kLo) * s.kvWidth + kvh * s.headDim
@@ -163,11 +170,11 @@ public enum Attention {
     /// Runs `body(b, kvHead, scratch)` for every (batch row, kv head) group — each group owns its
     /// dk/dv rows, so groups can run in parallel with single-threaded BLAS inside.
     private static func forEachGroup(
-        _ s: AttentionShape,
+        _ s: AttentionShape, tile: Int,
         _ body: (Int, Int, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) -> Void
     ) {
         let groups = s.batch * s.kvHeads
-        let scratchCount = min(queryTile, s.seq) * s.seq
+        let scratchCount = min(tile, s.seq) * s.seq
         func run(_ range: Range<Int>) {
             let a = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
             let b = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
@@ -183,14 +190,14 @@ public enum Attention {
 
     /// Runs `body(head, q0, q1, kLo)` for each query head of the group and each query tile.
     private static func forEachTile(
-        _ s: AttentionShape, b: Int, kvh: Int, firstKey: UnsafeBufferPointer<Int32>,
+        _ s: AttentionShape, tile: Int, b: Int, kvh: Int, firstKey: UnsafeBufferPointer<Int32>,
         _ body: (Int, Int, Int, Int) -> Void
     ) {
         let rep = s.heads / s.kvHeads
         for h in (kvh * rep)..<((kvh + 1) * rep) {
             var q0 = 0
             while q0 < s.seq {
-                let q1 = min(s.seq, q0 + queryTile)
+                let q1 = min(s.seq, q0 + tile)
                 // firstKey is non-decreasing along a row, so the tile's first row bounds it.
                 body(h, q0, q1, Int(firstKey[b * s.seq + q0]))
                 q0 = q1
