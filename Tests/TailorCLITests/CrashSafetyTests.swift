@@ -1,4 +1,5 @@
 import Foundation
+import TailorModels
 import Testing
 import TailorTensor
 import TailorTestSupport
@@ -25,7 +26,7 @@ import TailorTestSupport
         let trials = Int(Self.env["TAILOR_KILL_TRIALS"] ?? "") ?? 10
         let steps = Int(Self.env["TAILOR_KILL_STEPS"] ?? "") ?? max(24, 3 * trials)
         var session = Session(seed: UInt64(Self.env["TAILOR_KILL_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64(UInt32.max)))
-        var rng = SplitMix(seed: session.seed)
+        var rng = SeededGenerator(seed: session.seed)
         let model = try TokenizeCommandTests.modelFolder()
         let work = temporaryFolder("tailor-crash")
         defer { try? FileManager.default.removeItem(at: model); try? FileManager.default.removeItem(at: work) }
@@ -129,15 +130,3 @@ import TailorTestSupport
     }
 }
 
-/// A small seeded generator, so a failing session can be replayed with `TAILOR_KILL_SEED`.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

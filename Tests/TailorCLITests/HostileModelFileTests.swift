@@ -1,4 +1,5 @@
 import Foundation
+import TailorModels
 import Testing
 import TailorTestSupport
 
@@ -28,7 +29,7 @@ import TailorTestSupport
         let weights = model.appendingPathComponent("model.safetensors")
         let original = try Data(contentsOf: weights)
         let headerEnd = 8 + Int(original.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-        var rng = SplitMix(seed: 11)
+        var rng = SeededGenerator(seed: 11)
         var variants: [(String, Data)] = []
         for cut in [0, 1, 7, 8, 9, headerEnd / 2, headerEnd - 1, headerEnd, headerEnd + 1, original.count - 1] {
             variants.append(("truncated at \(cut)", original.prefix(cut)))
@@ -59,7 +60,7 @@ import TailorTestSupport
         let original = try Data(contentsOf: gguf)
         let score = ["score", "--model", gguf.path, "--ids", "1,5,9"]
         try #require(try runTailor(score).status == 0)
-        var rng = SplitMix(seed: 12)
+        var rng = SeededGenerator(seed: 12)
         var variants: [(String, Data)] = []
         for cut in [0, 4, 8, 23, 24, 100, 4096, original.count / 2, original.count - 1] {
             variants.append(("truncated at \(cut)", original.prefix(cut)))

@@ -1,4 +1,5 @@
 import Foundation
+import TailorModels
 import TailorTensor
 
 /// `Tests/Fixtures` in this repository, found from this file's path (no bundle resources).
@@ -16,17 +17,11 @@ public func temporaryFolder(_ label: String = "tailor-test") -> URL {
     return url
 }
 
-/// Seeded values for tests.
+/// Seeded values for tests (the library's SplitMix64 generator with a test offset).
 public struct TestRandom {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed &+ 0x1234_5678 }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private var generator: SeededGenerator
+    public init(seed: UInt64) { generator = SeededGenerator(seed: seed &+ 0x1234_5678) }
+    public mutating func next() -> UInt64 { generator.next() }
     /// Uniform in [lo, hi).
     public mutating func uniform(_ lo: Float = -1, _ hi: Float = 1) -> Float {
         lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
