@@ -176,7 +176,11 @@ public final class LlamaModel: @unchecked Sendable {
         let run = { (tape: Tape, x: Variable, range: Range<Int>) -> Variable in
             var x = x
             for i in range {
-                x = self.block(tape, x, self.blocks[i], batch: batch, shape: shape, firstKey: firstKey, dropoutSeed: dropoutSeed)
+                // Re-run for a checkpoint's backward, the segment's output is never read: its last
+                // down projection (a quarter of a block's FLOPs) need not be multiplied again.
+                let outputUnused = tape.isRecomputation && i == range.last
+                x = self.block(tape, x, self.blocks[i], batch: batch, shape: shape, firstKey: firstKey, dropoutSeed: dropoutSeed,
+                               outputUnused: outputUnused)
             }
             return x
         }
@@ -193,14 +197,15 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// One decoder block on x `[N, hidden]`.
+    /// `outputUnused`: the block's output value will not be read (see ``Tape/isRecomputation``).
     func block(_ tape: Tape, _ x: Variable, _ b: TransformerBlock, batch: Batch, shape: AttentionShape,
-               firstKey: [Int32], dropoutSeed: UInt64?) -> Variable {
+               firstKey: [Int32], dropoutSeed: UInt64?, outputUnused: Bool = false) -> Variable {
         let c = configuration
-        func linear(_ input: Variable, _ kind: LinearKind, recompute: Recomputed? = nil) -> Variable {
+        func linear(_ input: Variable, _ kind: LinearKind, recompute: Recomputed? = nil, valueUnused: Bool = false) -> Variable {
             let l = b[kind]
             let seed = dropoutSeed.map { $0 &+ UInt64(b.index * LinearKind.allCases.count + LinearKind.allCases.firstIndex(of: kind)!) &* 0x2545_F491_4F6C_DD1D }
             return tape.linear(input, weight: l.weight, bias: l.bias, lora: l.lora, dropoutSeed: seed,
-                               recomputeInput: recompute.map { r in { r.value } })
+                               recomputeInput: recompute.map { r in { r.value } }, valueUnused: valueUnused)
         }
         // The normed inputs and the SwiGLU output are cheap to rebuild from tensors other ops keep
         // (x, h, gate, up), so the linears that read them do not keep them: about a third less
@@ -220,7 +225,7 @@ public final class LlamaModel: @unchecked Sendable {
             SwiGLU.forward(gate: g.pointer, up: u.pointer, h: out.pointer, count: out.count)
             return out
         }
-        let mlp = linear(tape.swiglu(gate, up), .down, recompute: hAgain)
+        let mlp = linear(tape.swiglu(gate, up), .down, recompute: hAgain, valueUnused: outputUnused)
         return tape.add(h, mlp)
     }
 

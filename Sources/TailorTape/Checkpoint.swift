@@ -6,7 +6,9 @@ extension Tape {
     ///
     /// `body` must be deterministic (same inputs, same outputs) — dropout masks come from a seed,
     /// not from a stateful generator — so the recomputed activations equal the first ones.
-    /// Parameters used inside `body` receive their gradients in the backward.
+    /// Parameters used inside `body` receive their gradients in the backward. When `body` runs
+    /// for the backward, its tape's ``Tape/isRecomputation`` is true: the value it returns is
+    /// not read, so it may skip work that only that value needs.
     ///
     /// - Parameters:
     ///   - input: the segment's input, `[rows, hidden]`.
@@ -18,6 +20,7 @@ extension Tape {
         let saved = input.value
         return record(output, needsGradient: input.requiresGrad || trainable) { dOut, tape in
             let inner = Tape()
+            inner.isRecomputation = true
             let x = inner.input(saved, requiresGrad: input.requiresGrad)
             let y = body(inner, x)
             inner.backward(y, seed: dOut)

@@ -63,6 +63,9 @@ public final class Tape {
     public typealias Backward = (_ outputGradient: Tensor, _ tape: Tape) -> Void
 
     public let isRecording: Bool
+    /// Whether this tape re-runs a checkpointed segment in the backward: the segment's output
+    /// value is then never read (only its gradient flows), so the segment may skip computing it.
+    public internal(set) var isRecomputation = false
     private var backwards: [Backward?] = []
     private var shapes: [[Int]] = []
     private var grads: [Int: Tensor] = [:]

@@ -28,15 +28,21 @@ extension Tape {
     /// `dropoutSeed` fixes the LoRA dropout mask (nil: no dropout, as in evaluation).
     /// `recomputeInput`, when given, rebuilds x's value bit for bit in the backward (only if a
     /// weight or adapter gradient needs it), so this op does not keep x alive.
+    /// `valueUnused` (only on a ``isRecomputation`` tape, for an output that nothing reads) skips
+    /// the products that only y's value needs — the base product, the most expensive part — and
+    /// returns zeros; the backward is unchanged, as it never reads y.
     public func linear(
         _ x: Variable, weight: any LinearWeight, bias: Parameter? = nil, lora: LoRAWeights? = nil, dropoutSeed: UInt64? = nil,
-        recomputeInput: (() -> Tensor)? = nil
+        recomputeInput: (() -> Tensor)? = nil, valueUnused: Bool = false
     ) -> Variable {
         let rows = x.shape[0], inDim = x.shape[1], outDim = weight.outFeatures
         precondition(weight.inFeatures == inDim, "linear \(weight.name): weight [\(outDim), \(weight.inFeatures)] vs input \(x.shape)")
-        let y = Tensor(uninitialized: [rows, outDim])  // [rows, out]
-        weight.multiply(x.value.pointer, rows: rows, into: y.pointer)
-        if let bias { for r in 0..<rows { Elementwise.accumulate(bias.value.pointer, into: y.pointer + r * outDim, count: outDim) } }
+        precondition(!valueUnused || isRecomputation, "linear \(weight.name): valueUnused outside a checkpoint's recomputation")
+        let y = valueUnused ? Tensor(zeros: [rows, outDim]) : Tensor(uninitialized: [rows, outDim])  // [rows, out]
+        if !valueUnused {
+            weight.multiply(x.value.pointer, rows: rows, into: y.pointer)
+            if let bias { for r in 0..<rows { Elementwise.accumulate(bias.value.pointer, into: y.pointer + r * outDim, count: outDim) } }
+        }
 
         var t: Tensor?  // [rows, rank] = dropout(x)·Aᵀ, kept for dB
         let dropP = (lora?.dropout ?? 0) > 0 ? lora?.dropout : nil
@@ -46,8 +52,10 @@ extension Tape {
             let xd = (dropP != nil && seed != nil) ? Self.dropped(x.value, p: dropP!, seed: seed!) : x.value  // [rows, in]
             let tt = Tensor(uninitialized: [rows, r])
             MatMul.forward(xd.pointer, lora.a.value.pointer, tt.pointer, m: rows, n: r, k: inDim, transA: false, transB: true)
-            BLAS.gemm(transB: true, m: rows, n: outDim, k: r, alpha: lora.scale, a: tt.pointer, lda: r,
-                      b: lora.b.value.pointer, ldb: r, beta: 1, c: y.pointer, ldc: outDim)
+            if !valueUnused {
+                BLAS.gemm(transB: true, m: rows, n: outDim, k: r, alpha: lora.scale, a: tt.pointer, lda: r,
+                          b: lora.b.value.pointer, ldb: r, beta: 1, c: y.pointer, ldc: outDim)
+            }
             t = tt
         }
         let dense = weight.parameter  // nil for a frozen quantized matrix

@@ -24,7 +24,96 @@ public enum CrossEntropy {
     /// `loss / normalizer` with respect to hidden (returned) and W (accumulated into `weightGradient`).
     ///
     /// hidden: `[rows, dim]`; weight: `[vocab, dim]`; labels: `[rows]`.
+    /// Without a weight gradient (LoRA: the head is frozen) this runs ``vocabChunked(hidden:weight:labels:rows:dim:vocab:normalizer:wantInputGradient:rowBlock:vocabChunk:)``;
+    /// a trainable head needs the final softmax of every row at once, so it takes the row-chunked path.
     public static func linearForward(
+        hidden: UnsafePointer<Float>, weight: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int32>,
+        rows: Int, dim: Int, vocab: Int, normalizer: Float,
+        wantInputGradient: Bool, weightGradient: UnsafeMutablePointer<Float>?
+    ) -> Result {
+        if weightGradient == nil {
+            return vocabChunked(hidden: hidden, weight: weight, labels: labels, rows: rows, dim: dim, vocab: vocab,
+                                normalizer: normalizer, wantInputGradient: wantInputGradient)
+        }
+        return rowChunked(hidden: hidden, weight: weight, labels: labels, rows: rows, dim: dim, vocab: vocab, normalizer: normalizer,
+                          wantInputGradient: wantInputGradient, weightGradient: weightGradient)
+    }
+
+    /// The frozen-head path: blocks of up to `rowBlock` rows against slices of `vocabChunk` vocabulary
+    /// rows, with an online softmax (a running max and sum per row, as in flash attention).
+    ///
+    /// Every slice of W is packed once per row block and both products have large, BLAS-friendly
+    /// shapes (`[rows, chunk]·` and `·[chunk, dim]`), where the row-chunked path re-reads the whole
+    /// head for every 128 rows. The input gradient is accumulated unnormalised,
+    /// `acc = Σ_v e^(l_v − m)·W_v`, rescaled whenever the running max m moves, and finished as
+    /// `(acc / s − W[label]) / normalizer` once the row's sum s is complete.
+    public static func vocabChunked(
+        hidden: UnsafePointer<Float>, weight: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int32>,
+        rows: Int, dim: Int, vocab: Int, normalizer: Float, wantInputGradient: Bool,
+        rowBlock: Int = 1024, vocabChunk: Int = 4096
+    ) -> Result {
+        let valid = (0..<rows).filter { labels[$0] != ignoreIndex }
+        let dHidden = wantInputGradient ? Tensor(zeros: [rows, dim]) : nil  // [rows, dim]
+        let block = min(rowBlock, max(valid.count, 1)), chunk = min(vocabChunk, vocab)
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: block * dim)       // [block, dim]
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: block * chunk) // [block, chunk], then e^(l − m)
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: block * dim)     // [block, dim] = Σ e^(l − m)·W
+        let runMax = UnsafeMutablePointer<Float>.allocate(capacity: block)         // [block]
+        let runSum = UnsafeMutablePointer<Float>.allocate(capacity: block)         // [block]
+        let target = UnsafeMutablePointer<Float>.allocate(capacity: block)         // [block] = logit of the label
+        defer { for p in [x, logits, acc, runMax, runSum, target] { p.deallocate() } }
+        var lossSum: Double = 0
+        var start = 0
+        while start < valid.count {
+            let rowsHere = Array(valid[start..<min(valid.count, start + block)])
+            let n = rowsHere.count
+            for (i, r) in rowsHere.enumerated() { (x + i * dim).update(from: hidden + r * dim, count: dim) }
+            runMax.update(repeating: -.infinity, count: n)
+            runSum.update(repeating: 0, count: n)
+            if wantInputGradient { acc.update(repeating: 0, count: n * dim) }
+            var v0 = 0
+            while v0 < vocab {
+                let width = min(chunk, vocab - v0)
+                BLAS.gemm(transB: true, m: n, n: width, k: dim, a: x, lda: dim, b: weight + v0 * dim, ldb: dim, c: logits, ldc: width)
+                Parallel.forEachChunk(n, minChunk: 8) { range in
+                    for i in range {
+                        let row = logits + i * width
+                        let label = Int(labels[rowsHere[i]]) - v0
+                        if (0..<width).contains(label) { target[i] = row[label] }
+                        let m = Swift.max(runMax[i], FastMath.max(row, width))
+                        let rescale = runMax[i] == -.infinity ? 0 : FastMath.exp(runMax[i] - m)
+                        runSum[i] = runSum[i] * rescale + FastMath.expShifted(row, row, width, shift: m)
+                        runMax[i] = m
+                        if wantInputGradient, rescale != 1 {
+                            let a = acc + i * dim
+                            for j in 0..<dim { a[j] *= rescale }
+                        }
+                    }
+                }
+                if wantInputGradient {
+                    BLAS.gemm(m: n, n: dim, k: width, a: logits, lda: width, b: weight + v0 * dim, ldb: dim, beta: 1, c: acc, ldc: dim)
+                }
+                v0 += width
+            }
+            for i in 0..<n {
+                let lse = runMax[i] + logf(runSum[i])
+                lossSum += Double(lse - target[i])
+                guard let dHidden else { continue }
+                // dx = (softmax·W − W[label]) / normalizer = (acc / s − W[label]) / normalizer
+                let out = dHidden.pointer + rowsHere[i] * dim, a = acc + i * dim
+                let w = weight + Int(labels[rowsHere[i]]) * dim
+                let inv = 1 / normalizer, norm = 1 / runSum[i]
+                for j in 0..<dim { out[j] = (a[j] * norm - w[j]) * inv }
+            }
+            start += n
+        }
+        return Result(lossSum: lossSum, count: valid.count, inputGradient: dHidden)
+    }
+
+    /// The row-chunked path: `chunkRows` rows against the whole vocabulary at a time, with the
+    /// plain two-pass softmax; the only path that can accumulate a weight gradient, and the
+    /// reference for ``vocabChunked(hidden:weight:labels:rows:dim:vocab:normalizer:wantInputGradient:rowBlock:vocabChunk:)``.
+    public static func rowChunked(
         hidden: UnsafePointer<Float>, weight: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int32>,
         rows: Int, dim: Int, vocab: Int, normalizer: Float,
         wantInputGradient: Bool, weightGradient: UnsafeMutablePointer<Float>?
