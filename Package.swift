@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Targets are layered one way:
-//   COpenBLAS → TailorTensor (storage, BLAS, kernels, safetensors)
+//   COpenBLAS, CTailorKernels → TailorTensor (storage, BLAS, kernels, safetensors)
 //             → TailorTape (reverse-mode tape, differentiable ops, checkpointing)
 //             → TailorQuant (GGUF reader/writer, ggml block formats, NF4, quantized matrices)
 //             → TailorModels (configs, Llama-family models, LoRA, adapters)
@@ -30,8 +30,11 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"]), .brew(["openblas"])]
         ),
 
+        // AMX kernels in C (Swift cannot emit tile instructions), dispatched at run time.
+        .target(name: "CTailorKernels"),
+
         // MARK: Library
-        .target(name: "TailorTensor", dependencies: ["COpenBLAS"]),
+        .target(name: "TailorTensor", dependencies: ["COpenBLAS", "CTailorKernels"]),
         .target(name: "TailorTape", dependencies: ["TailorTensor"]),
         .target(name: "TailorQuant", dependencies: ["TailorTensor", "TailorTape"]),
         .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorTape", "TailorQuant", "TailorData"]),

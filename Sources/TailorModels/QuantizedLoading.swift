@@ -8,6 +8,9 @@ public enum BaseQuantization: String, CaseIterable, Sendable {
     case q8_0, q4_0, q4_K = "q4_k"
     /// bitsandbytes NF4 (blocks of 64), and NF4 with double-quantized absmax.
     case nf4, nf4DoubleQuantized = "nf4-dq"
+    /// bf16 weights multiplied with bf16 activations and fp32 accumulation (AMX tiles where the
+    /// CPU has them): mixed precision for speed, not a compact format.
+    case bf16
 
     /// The ggml block type, or nil for NF4 (not a ggml format).
     public var ggmlType: GGMLType? {
@@ -15,18 +18,19 @@ public enum BaseQuantization: String, CaseIterable, Sendable {
         case .q8_0: .q8_0
         case .q4_0: .q4_0
         case .q4_K: .q4_K
-        case .nf4, .nf4DoubleQuantized: nil
+        case .nf4, .nf4DoubleQuantized, .bf16: nil
         }
     }
 
     /// Elements per block: the input width must be a multiple.
-    public var blockSize: Int { ggmlType?.blockSize ?? NF4.blockSize }
+    public var blockSize: Int { self == .bf16 ? 1 : ggmlType?.blockSize ?? NF4.blockSize }
 
     /// Quantizes one dense `[out, in]` block projection.
     public func quantize(_ name: String, _ dense: Tensor) throws -> any LinearWeight {
         switch self {
         case .nf4: try NF4Matrix(name: name, quantizing: dense)
         case .nf4DoubleQuantized: try NF4Matrix(name: name, quantizing: dense, doubleQuantization: true)
+        case .bf16: try BF16Matrix(name: name, rounding: dense)
         default: try QuantizedMatrix(name: name, quantizing: dense, as: ggmlType!)
         }
     }

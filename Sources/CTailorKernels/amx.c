@@ -1,0 +1,148 @@
+#include "CTailorKernels.h"
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static int amx_state = -1;  // -1 unknown, 0 no, 1 yes
+
+int tailor_amx_enable(void) {
+    if (amx_state >= 0) return amx_state;
+    unsigned a, b, c, d;
+    int ok = 0;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        int tile = (d >> 24) & 1, bf16 = (d >> 22) & 1;
+        int avx512bf16 = 0;
+        unsigned a1, b1, c1, d1;
+        if (__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) avx512bf16 = (a1 >> 5) & 1;
+        int avx512f = (b >> 16) & 1;
+        if (tile && bf16 && avx512f && avx512bf16)
+            ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    }
+    amx_state = ok;
+    return ok;
+}
+
+static inline int pad32(int x) { return (x + 31) & ~31; }
+
+size_t tailor_bf16_packed_count(int n, int k) { return (size_t)pad32(n) * (size_t)pad32(k); }
+
+static inline uint16_t round_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffff) > 0x7f800000) return (uint16_t)((u >> 16) | 0x40);  // quiet NaN
+    u += 0x7fff + ((u >> 16) & 1);
+    return (uint16_t)(u >> 16);
+}
+
+// Tile (nb, kb) holds columns nb*16..+16 and k kb*32..+32; inside, row r (k pair r) holds
+// 16 columns × (k = 2r, 2r+1).
+static inline size_t packed_index(int k, int r, int c) {
+    int kblocks = pad32(k) / 32;
+    int nb = r / 16, j = r % 16, kb = c / 32, kk = c % 32;
+    return ((size_t)nb * kblocks + kb) * 512 + (size_t)(kk / 2) * 32 + j * 2 + (kk & 1);
+}
+
+void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
+    memset(out, 0, tailor_bf16_packed_count(n, k) * sizeof(uint16_t));
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c < k; c++) {
+            float v = transposed ? b[(size_t)c * ldb + r] : b[(size_t)r * ldb + c];
+            out[packed_index(k, r, c)] = round_bf16(v);
+        }
+}
+
+float tailor_bf16_packed_get(const uint16_t *packed, int n, int k, int r, int c) {
+    (void)n;
+    uint32_t u = (uint32_t)packed[packed_index(k, r, c)] << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+__attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw")))
+void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint16_t *out, int kpad) {
+    for (int i = m0; i < m1; i++) {
+        const float *src = a + (size_t)i * lda;
+        uint16_t *dst = out + (size_t)i * kpad;
+        int c = 0;
+        for (; c + 32 <= k; c += 32) {
+            __m512 lo = _mm512_loadu_ps(src + c), hi = _mm512_loadu_ps(src + c + 16);
+            __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
+            _mm512_storeu_si512((void *)(dst + c), (__m512i)v);
+        }
+        for (; c < k; c++) dst[c] = round_bf16(src[c]);
+        for (; c < kpad; c++) dst[c] = 0;
+    }
+}
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+static void store_tile_block(float tmp[4][256], float *c, int ldc, int m, int n, int i0, int j0, int accumulate) {
+    for (int t = 0; t < 4; t++) {
+        int ri = i0 + (t >> 1) * 16, cj = j0 + (t & 1) * 16;
+        for (int r = 0; r < 16 && ri + r < m; r++) {
+            float *row = c + (size_t)(ri + r) * ldc + cj;
+            const float *src = tmp[t] + r * 16;
+            int width = n - cj < 16 ? n - cj : 16;
+            if (accumulate) for (int q = 0; q < width; q++) row[q] += src[q];
+            else for (int q = 0; q < width; q++) row[q] = src[q];
+        }
+    }
+}
+
+__attribute__((target("amx-tile,amx-bf16")))
+void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packed, int n,
+                     float *c, int ldc, int accumulate, int n0, int n1) {
+    tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
+    _tile_loadconfig(&cfg);
+    int kblocks = kpad / 32, mpad = pad32(m);
+    float tmp[4][256] __attribute__((aligned(64)));
+    if (n1 > pad32(n)) n1 = pad32(n);
+    for (int j0 = n0; j0 < n1; j0 += 32) {
+        const uint16_t *b0 = packed + (size_t)(j0 / 16) * kblocks * 512;
+        const uint16_t *b1 = b0 + (size_t)kblocks * 512;
+        for (int i0 = 0; i0 < mpad; i0 += 32) {
+            const uint16_t *a0 = a16 + (size_t)i0 * kpad, *a1 = a0 + (size_t)16 * kpad;
+            // A whole 32×32 block of C is read and written in place; edge blocks go through tmp.
+            int whole = i0 + 32 <= m && j0 + 32 <= n;
+            float *cb = c + (size_t)i0 * ldc + j0;
+            if (whole && accumulate) {
+                _tile_loadd(0, cb, ldc * 4); _tile_loadd(1, cb + 16, ldc * 4);
+                _tile_loadd(2, cb + (size_t)16 * ldc, ldc * 4); _tile_loadd(3, cb + (size_t)16 * ldc + 16, ldc * 4);
+            } else {
+                _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+            }
+            for (int kb = 0; kb < kblocks; kb++) {
+                _tile_loadd(4, a0 + kb * 32, kpad * 2);
+                _tile_loadd(5, a1 + kb * 32, kpad * 2);
+                _tile_loadd(6, b0 + (size_t)kb * 512, 64);
+                _tile_loadd(7, b1 + (size_t)kb * 512, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_dpbf16ps(3, 5, 7);
+            }
+            if (whole) {
+                _tile_stored(0, cb, ldc * 4); _tile_stored(1, cb + 16, ldc * 4);
+                _tile_stored(2, cb + (size_t)16 * ldc, ldc * 4); _tile_stored(3, cb + (size_t)16 * ldc + 16, ldc * 4);
+                continue;
+            }
+            _tile_stored(0, tmp[0], 64); _tile_stored(1, tmp[1], 64);
+            _tile_stored(2, tmp[2], 64); _tile_stored(3, tmp[3], 64);
+            store_tile_block(tmp, c, ldc, m, n, i0, j0, accumulate);
+        }
+    }
+    _tile_release();
+}

@@ -1,0 +1,35 @@
+#ifndef CTAILORKERNELS_H
+#define CTAILORKERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// Kernels that need instructions Swift cannot emit (Intel AMX tiles). Each is compiled for its
+/// instruction set with a target attribute and only called after tailor_amx_enable() said yes,
+/// so the package needs no -march flags.
+
+/// 1 when this process may use AMX-BF16 tiles: the CPU has them and Linux granted the tile
+/// state (arch_prctl ARCH_REQ_XCOMP_PERM). Safe to call repeatedly.
+int tailor_amx_enable(void);
+
+/// uint16 elements of a matrix packed by tailor_bf16_pack: rows padded to 32, k to 32.
+size_t tailor_bf16_packed_count(int n, int k);
+
+/// Packs B[n, k] (fp32; element (r, c) at b[r*ldb + c], or at b[c*ldb + r] when `transposed`)
+/// into bf16 tiles for C = A·Bᵀ: 16 columns × 32 k per 1 KiB tile, k pairs interleaved (VNNI),
+/// zero padded. Rounds to nearest even.
+void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uint16_t *out);
+
+/// Reads element (r, c) of a packed matrix back as fp32.
+float tailor_bf16_packed_get(const uint16_t *packed, int n, int k, int r, int c);
+
+/// Rounds rows [m0, m1) of A[m, k] (fp32, row stride lda) to bf16 into out[m, kpad], zero
+/// padding columns k..<kpad. Rows m..<mpad of out must be zeroed by the caller once.
+void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint16_t *out, int kpad);
+
+/// C[m, n] = (or += when accumulate) A16[mpad, kpad] · Bᵀ for output columns [n0, n1)
+/// (multiples of 32, n1 may pass n), B packed by tailor_bf16_pack(n, k). mpad = m rounded up
+/// to 32; kpad = k rounded up to 32. fp32 accumulation in AMX tiles.
+void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packed, int n,
+                     float *c, int ldc, int accumulate, int n0, int n1);
+
+#endif

@@ -1,0 +1,83 @@
+import CTailorKernels
+
+/// Matrix products with bf16 operands and fp32 accumulation, on Intel AMX tiles where the CPU
+/// and kernel allow them (Sapphire Rapids and later), else on sgemm over bf16-rounded values.
+///
+/// The right operand is packed once (``Packed``); the left one (activations) is rounded to bf16
+/// (nearest even) on every call. Both paths multiply the same bf16 values, so they agree up to
+/// the order of fp32 summation.
+public enum BF16MatMul {
+    /// Whether products run on AMX tiles in this process.
+    public static let usesAMX: Bool = tailor_amx_enable() != 0
+
+    /// `B[n, k]` rounded to bf16 and laid out in AMX tiles, for `C = A·Bᵀ`.
+    public final class Packed: @unchecked Sendable {
+        public let n: Int, k: Int
+        let storage: UnsafeMutablePointer<UInt16>  // tailor_bf16_packed_count(n, k)
+
+        /// Packs `b` (fp32; element (r, c) at `b[r·ldb + c]`, or at `b[c·ldb + r]` when `transposed`).
+        public init(_ b: UnsafePointer<Float>, n: Int, k: Int, ldb: Int, transposed: Bool) {
+            self.n = n; self.k = k
+            let count = tailor_bf16_packed_count(Int32(n), Int32(k))
+            storage = .allocate(capacity: count)
+            tailor_bf16_pack(b, Int32(n), Int32(k), Int32(ldb), transposed ? 1 : 0, storage)
+        }
+        deinit { storage.deallocate() }
+
+        /// Bytes held.
+        public var bytes: Int { tailor_bf16_packed_count(Int32(n), Int32(k)) * 2 }
+
+        /// Element (r, c) of B as the bf16 value it holds.
+        public subscript(r: Int, c: Int) -> Float { tailor_bf16_packed_get(storage, Int32(n), Int32(k), Int32(r), Int32(c)) }
+
+        /// Rows `range` of B as fp32, `[range.count, k]`.
+        public func rows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+            for (i, r) in range.enumerated() { for c in 0..<k { out[i * k + c] = self[r, c] } }
+        }
+    }
+
+    /// `C[m, n] = A[m, k] · Bᵀ` (or `+=` when `accumulate`); A fp32 with row stride `lda`, C with `ldc`.
+    public static func multiply(_ a: UnsafePointer<Float>, m: Int, lda: Int, _ b: Packed,
+                                into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        if m == 0 || b.n == 0 { return }
+        if !usesAMX { return reference(a, m: m, lda: lda, b, into: c, ldc: ldc, accumulate: accumulate) }
+        let kpad = (b.k + 31) / 32 * 32, mpad = (m + 31) / 32 * 32
+        let a16 = UnsafeMutablePointer<UInt16>.allocate(capacity: mpad * kpad)  // [mpad, kpad]
+        defer { a16.deallocate() }
+        (a16 + m * kpad).update(repeating: 0, count: (mpad - m) * kpad)
+        Parallel.forEachChunk(m, minChunk: 64) { r in
+            tailor_bf16_round_rows(a, Int32(r.lowerBound), Int32(r.upperBound), Int32(b.k), Int32(lda), a16, Int32(kpad))
+        }
+        // Output columns in blocks of 32, split across the workers.
+        let blocks = (b.n + 31) / 32
+        Parallel.forEachChunk(blocks) { r in
+            tailor_amx_gemm(a16, Int32(m), Int32(kpad), b.storage, Int32(b.n), c, Int32(ldc), accumulate ? 1 : 0,
+                            Int32(r.lowerBound * 32), Int32(r.upperBound * 32))
+        }
+    }
+
+    /// The same product without AMX: A rounded to bf16 values, B unpacked a tile of rows at a
+    /// time, sgemm in fp32. Also the reference the AMX path is tested against.
+    public static func reference(_ a: UnsafePointer<Float>, m: Int, lda: Int, _ b: Packed,
+                                 into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let k = b.k, tile = 256
+        let a16 = UnsafeMutablePointer<Float>.allocate(capacity: m * k)  // [m, k], bf16 values
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: min(tile, b.n) * k)  // [tile, k]
+        defer { a16.deallocate(); rows.deallocate() }
+        for i in 0..<m { for j in 0..<k { a16[i * k + j] = roundedToBF16(a[i * lda + j]) } }
+        for lo in stride(from: 0, to: b.n, by: tile) {
+            let hi = min(b.n, lo + tile)
+            b.rows(lo..<hi, into: rows)
+            BLAS.gemm(transB: true, m: m, n: hi - lo, k: k, a: a16, lda: k, b: rows, ldb: k,
+                      beta: accumulate ? 1 : 0, c: c + lo, ldc: ldc)
+        }
+    }
+
+    /// x rounded to the nearest bf16 (ties to even), as fp32.
+    public static func roundedToBF16(_ x: Float) -> Float {
+        if x.isNaN { return x }
+        var u = x.bitPattern
+        u &+= 0x7fff &+ ((u >> 16) & 1)
+        return Float(bitPattern: u & 0xffff_0000)
+    }
+}

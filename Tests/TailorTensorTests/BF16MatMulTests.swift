@@ -1,0 +1,53 @@
+import Testing
+import TailorTensor
+import TailorTestSupport
+
+@Suite struct BF16MatMulTests {
+    /// Round to nearest, ties to even, at the 16th bit.
+    @Test func rounding() {
+        #expect(BF16MatMul.roundedToBF16(1) == 1)
+        #expect(BF16MatMul.roundedToBF16(Float(bitPattern: 0x3F80_8000)) == 1)  // tie → even (down)
+        #expect(BF16MatMul.roundedToBF16(Float(bitPattern: 0x3F81_8000)) == Float(bitPattern: 0x3F82_0000))  // tie → even (up)
+        #expect(BF16MatMul.roundedToBF16(Float(bitPattern: 0x3F80_8001)) == Float(bitPattern: 0x3F81_0000))
+        #expect(BF16MatMul.roundedToBF16(-2.5) == -2.5)
+    }
+
+    /// Packing keeps every element as its bf16 rounding, both orientations.
+    @Test func packing() {
+        var rng = TestRandom(seed: 5)
+        let b = rng.tensor([19, 40])
+        let p = BF16MatMul.Packed(b.pointer, n: 19, k: 40, ldb: 40, transposed: false)
+        let t = BF16MatMul.Packed(b.pointer, n: 40, k: 19, ldb: 40, transposed: true)
+        for r in 0..<19 { for c in 0..<40 {
+            #expect(p[r, c] == BF16MatMul.roundedToBF16(b[r * 40 + c]))
+            #expect(t[c, r] == p[r, c])
+        } }
+    }
+
+    /// The product (AMX where available) against the plain path and against a double-precision
+    /// sum of the rounded operands, on shapes that are not multiples of the 16/32 tiles, with and
+    /// without accumulation and with strided operands.
+    @Test(arguments: [(37, 45, 70), (64, 96, 576), (1, 33, 31), (70, 16, 130)])
+    func productMatchesReference(m: Int, n: Int, k: Int) {
+        var rng = TestRandom(seed: UInt64(m * 1000 + n))
+        let lda = k + 3, ldc = n + 5
+        let a = rng.tensor([m, lda]), b = rng.tensor([n, k]), start = rng.tensor([m, ldc])
+        let packed = BF16MatMul.Packed(b.pointer, n: n, k: k, ldb: k, transposed: false)
+        for accumulate in [false, true] {
+            let fast = Tensor(shape: [m, ldc], values: start.array), slow = Tensor(shape: [m, ldc], values: start.array)
+            BF16MatMul.multiply(a.pointer, m: m, lda: lda, packed, into: fast.pointer, ldc: ldc, accumulate: accumulate)
+            BF16MatMul.reference(a.pointer, m: m, lda: lda, packed, into: slow.pointer, ldc: ldc, accumulate: accumulate)
+            var exact = start.array
+            for i in 0..<m { for j in 0..<n {
+                var s: Double = 0
+                for p in 0..<k { s += Double(BF16MatMul.roundedToBF16(a[i * lda + p])) * Double(packed[j, p]) }
+                exact[i * ldc + j] = Float(s) + (accumulate ? start[i * ldc + j] : 0)
+            } }
+            // Columns past n in each row of C are untouched.
+            for i in 0..<m { for j in n..<ldc { #expect(fast[i * ldc + j] == start[i * ldc + j]) } }
+            let tol = 2e-6 * Float(k)
+            expectClose(fast.array, exact, atol: tol, "\(m)×\(n)×\(k) accumulate \(accumulate) (AMX: \(BF16MatMul.usesAMX))")
+            expectClose(slow.array, exact, atol: tol, "\(m)×\(n)×\(k) reference")
+        }
+    }
+}
