@@ -13,7 +13,7 @@ struct ExportAdapterCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Hugging Face base model folder.") var model: String
+    @Option(help: "Base model: a Hugging Face folder or a GGUF file (quantized weights stay quantized).") var model: String
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String
     @Option(help: "Output .gguf file.") var output: String
     @Flag(help: "Also write an Ollama Modelfile beside the adapter (needs --from).") var modelfile = false
@@ -28,7 +28,7 @@ struct ExportAdapterCommand: ParsableCommand {
             if from != nil, !modelfile { throw TailorError("--from is only used with --modelfile") }
             let adapterURL = URL(fileURLWithPath: adapter), source = URL(fileURLWithPath: model)
             try AdapterGGUFExport.checkRepresentable(adapterFolder: adapterURL)
-            let m = try LlamaModel(folder: source)
+            let m = source.pathExtension.lowercased() == "gguf" ? try GGUFModel.load(GGUFFile(path: source.path)) : try LlamaModel(folder: source)
             let config = try PEFTAdapter.load(folder: adapterURL, into: m)
             let c = m.configuration
             let prompts = ParityProof.prompts(vocabularySize: c.vocabularySize, maxLength: min(24, max(2, c.slidingWindow ?? 24)))
@@ -37,8 +37,8 @@ struct ExportAdapterCommand: ParsableCommand {
             print("wrote \(out.path): \(s.pairs) lora_a/lora_b pairs, adapter.lora.alpha \(s.alpha)\(config.useRSLoRA ? " (rsLoRA folded: α·√r)" : "")")
             for (module, f) in s.folded { print(String(format: "  %@: scale folded into lora_b (×%.6g)", module, f)) }
             if modelfile, let from {
-                let templ = try ChatTemplate.load(modelDirectory: source)
-                let (text, family) = Modelfile.render(from: from, adapter: "./" + out.lastPathComponent, chatTemplate: templ?.source)
+                let templ = try Modelfile.chatTemplateSource(model: source)
+                let (text, family) = Modelfile.render(from: from, adapter: "./" + out.lastPathComponent, chatTemplate: templ)
                 let mf = out.deletingLastPathComponent().appendingPathComponent("Modelfile")
                 try AtomicFile.write(Data(text.utf8), to: mf)
                 print("wrote \(mf.path)" + (family.map { " (template: \($0.rawValue))" } ?? " (no TEMPLATE: chat template missing or not recognised)"))

@@ -34,9 +34,8 @@ struct MergeCommand: ParsableCommand {
             if modelfile, !gguf { throw TailorError("--modelfile needs a .gguf --output") }
             let proof = try export(to: out, gguf: gguf, target: target)
             if modelfile {
-                let fromGGUFModel = URL(fileURLWithPath: model).pathExtension.lowercased() == "gguf"
-                let templ = fromGGUFModel ? nil : try ChatTemplate.load(modelDirectory: URL(fileURLWithPath: model))
-                let (text, family) = Modelfile.render(from: "./" + out.lastPathComponent, adapter: nil, chatTemplate: templ?.source)
+                let templ = try Modelfile.chatTemplateSource(model: URL(fileURLWithPath: model))
+                let (text, family) = Modelfile.render(from: "./" + out.lastPathComponent, adapter: nil, chatTemplate: templ)
                 let mf = out.deletingLastPathComponent().appendingPathComponent("Modelfile")
                 try AtomicFile.write(Data(text.utf8), to: mf)
                 print("wrote \(mf.path)" + (family.map { " (template: \($0.rawValue))" } ?? " (no TEMPLATE: chat template missing or not recognised)"))

@@ -1,4 +1,7 @@
 import Foundation
+import TailorData
+import TailorQuant
+import TailorTensor
 
 /// An Ollama `Modelfile` for an exported GGUF: `FROM`, `ADAPTER` for an adapter export, a
 /// `TEMPLATE` translated from the model's Jinja chat template for the families Tailor
@@ -71,5 +74,17 @@ public enum Modelfile {
             for s in stops(fam) { lines.append("PARAMETER stop \"\(s)\"") }
         }
         return (lines.joined(separator: "\n") + "\n", fam)
+    }
+
+    /// The Jinja chat template of a model, for the `TEMPLATE` line: a GGUF file's
+    /// `tokenizer.chat_template`, or a Hugging Face folder's `chat_template.jinja` (else
+    /// `tokenizer_config.json`'s `chat_template`). Nil when the model has none.
+    public static func chatTemplateSource(model: URL) throws -> String? {
+        guard model.pathExtension.lowercased() == "gguf" else { return try ChatTemplate.load(modelDirectory: model)?.source }
+        // Only the metadata is read (the file is memory-mapped; no tensor is touched).
+        let file = try GGUFFile(path: model.path)
+        guard let value = file.metadata["tokenizer.chat_template"] else { return nil }
+        guard let source = value.string else { throw TailorError("\(model.path): tokenizer.chat_template is not a string") }
+        return source
     }
 }

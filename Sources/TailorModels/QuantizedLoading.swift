@@ -50,14 +50,24 @@ extension LlamaModel {
     public convenience init(folder: URL, quantizing q: BaseQuantization) throws {
         let config = try ModelConfiguration(folder: folder)
         let files = try WeightFiles(folder: folder)
-        try self.init(configuration: config, load: { name, shape in try files.tensor(name, shape: shape) },
-                      loadLinear: { name, shape in
-                          let dense = try files.tensor(name, shape: shape)
-                          guard shape[1] % q.blockSize == 0 else {
-                              throw TailorError("\(folder.path): \(name) has \(shape[1]) input features, not a multiple of the \(q.rawValue) block size \(q.blockSize)")
-                          }
-                          return try q.quantize(name, dense)
-                      })
+        try self.init(configuration: config, quantizing: q, source: folder.path) { name, shape in try files.tensor(name, shape: shape) }
+    }
+
+    /// Builds a model from dense tensors with the seven block projections quantized as they are
+    /// loaded (one dense projection exists at a time); embeddings, head, norms and biases stay fp32.
+    ///
+    /// - Parameters:
+    ///   - q: the block format; each projection's input width must be a multiple of its block size.
+    ///   - source: names the weights' origin in errors (a folder path, a benchmark shape).
+    ///   - load: returns the fp32 tensor of a Hugging Face name with the given shape.
+    public convenience init(configuration: ModelConfiguration, quantizing q: BaseQuantization, source: String,
+                            load: @escaping (String, [Int]) throws -> Tensor) throws {
+        try self.init(configuration: configuration, load: load, loadLinear: { name, shape in
+            guard shape[1] % q.blockSize == 0 else {
+                throw TailorError("\(source): \(name) has \(shape[1]) input features, not a multiple of the \(q.rawValue) block size \(q.blockSize)")
+            }
+            return try q.quantize(name, try load(name, shape))
+        })
     }
 
     /// Whether any block projection is a frozen quantized matrix (full fine-tuning is then impossible).

@@ -41,7 +41,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var adapter: String? = nil
     /// Train every weight instead of an adapter (small models only).
     public var full: Bool = false
-    /// Quantize a Hugging Face base's block projections at load (`q8_0`, `q4_0`, `q4_k`; QLoRA), or nil.
+    /// Quantize a Hugging Face base's block projections at load (`q8_0`, `q4_0`, `q4_k`, `nf4`, `nf4-dq`; QLoRA), or nil.
     public var quantize: String? = nil
 
     // MARK: Optimisation
@@ -85,4 +85,34 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var earlyStop: Int = 0
 
     public init() {}
+}
+
+extension TrainingConfiguration {
+    /// Decodes a configuration saved in a checkpoint's `trainer_state.json`.
+    ///
+    /// Every field is optional: a missing (or null) field keeps its default, so checkpoints written
+    /// before a field existed still resume; keys this version does not know are ignored.
+    /// (The synthesized decoder required every field, so each new field broke every older checkpoint.)
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ field: WritableKeyPath<TrainingConfiguration, T>) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { self[keyPath: field] = v }
+        }
+        try read(.model, \.model); try read(.data, \.data); try read(.validData, \.validData)
+        try read(.output, \.output); try read(.format, \.format); try read(.keys, \.keys)
+        try read(.skipBad, \.skipBad); try read(.mask, \.mask); try read(.maxSeq, \.maxSeq)
+        try read(.pack, \.pack); try read(.validSplit, \.validSplit)
+        try read(.rank, \.rank); try read(.alpha, \.alpha); try read(.dropout, \.dropout)
+        try read(.rslora, \.rslora); try read(.targets, \.targets); try read(.layers, \.layers)
+        try read(.adapter, \.adapter); try read(.full, \.full); try read(.quantize, \.quantize)
+        try read(.optimizer, \.optimizer); try read(.lr, \.lr); try read(.momentum, \.momentum)
+        try read(.nesterov, \.nesterov); try read(.weightDecay, \.weightDecay); try read(.schedule, \.schedule)
+        try read(.warmup, \.warmup); try read(.minLR, \.minLR); try read(.batchSize, \.batchSize)
+        try read(.gradAccum, \.gradAccum); try read(.steps, \.steps); try read(.epochs, \.epochs)
+        try read(.clip, \.clip); try read(.checkpointing, \.checkpointing); try read(.seed, \.seed)
+        try read(.skipNonfinite, \.skipNonfinite)
+        try read(.evalEvery, \.evalEvery); try read(.saveEvery, \.saveEvery); try read(.keep, \.keep)
+        try read(.earlyStop, \.earlyStop)
+    }
 }

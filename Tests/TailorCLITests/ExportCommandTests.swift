@@ -29,4 +29,44 @@ import TailorTestSupport
         let d = try runTailor(["export-adapter", "--model", model.path, "--adapter", dora.path, "--output", out.path])
         #expect(d.status != 0 && d.stderr.contains("DoRA") && d.stderr.contains("tailor merge"))
     }
+
+    /// With a GGUF as --model, the Modelfile's TEMPLATE and stops come from the GGUF's
+    /// `tokenizer.chat_template` (here ChatML, carried over from the fixture folder), for both
+    /// `merge` and `export-adapter`.
+    @Test func modelfileTemplateFromGGUFSource() throws {
+        let folder = try TokenizeCommandTests.modelFolder()
+        let base = folder.appendingPathComponent("base.gguf")
+        let convert = try runTailor(["merge", "--model", folder.path, "--output", base.path, "--no-verify"])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        // Outputs go to their own folder, so each Modelfile read below is the one just written.
+        let work = folder.appendingPathComponent("from-gguf")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let chatml = Self.chatMLTemplateLines.joined(separator: "\n")
+
+        let merged = work.appendingPathComponent("merged.gguf")
+        let m = try runTailor(["merge", "--model", base.path, "--adapter", fixture("models/llama-gqa/adapter").path,
+                               "--output", merged.path, "--type", "q8_0", "--modelfile"])
+        #expect(m.status == 0, "\(m.stderr)")
+        #expect(m.stdout.contains("(template: chatml)"), "\(m.stdout)")
+        let mergedModelfile = try String(contentsOf: work.appendingPathComponent("Modelfile"), encoding: .utf8)
+        #expect(mergedModelfile == "FROM ./merged.gguf\n" + chatml + "\n")
+
+        let adapterOut = work.appendingPathComponent("adapter.gguf")
+        let a = try runTailor(["export-adapter", "--model", base.path, "--adapter", fixture("models/llama-gqa/adapter").path,
+                               "--output", adapterOut.path, "--modelfile", "--from", "../base.gguf"])
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stdout.contains("(template: chatml)") && a.stdout.contains("parity (f32 adapter)"), "\(a.stdout)")
+        let adapterModelfile = try String(contentsOf: work.appendingPathComponent("Modelfile"), encoding: .utf8)
+        #expect(adapterModelfile == "FROM ../base.gguf\nADAPTER ./adapter.gguf\n" + chatml + "\n")
+    }
+
+    /// Ollama's ChatML TEMPLATE and stop lines, as a Modelfile spells them.
+    static let chatMLTemplateLines = [
+        "TEMPLATE \"\"\"{{- range .Messages }}<|im_start|>{{ .Role }}",
+        "{{ .Content }}<|im_end|>",
+        "{{ end }}<|im_start|>assistant",
+        "\"\"\"",
+        "PARAMETER stop \"<|im_start|>\"",
+        "PARAMETER stop \"<|im_end|>\"",
+    ]
 }

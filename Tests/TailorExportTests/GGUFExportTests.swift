@@ -112,4 +112,27 @@ import TailorTestSupport
         #expect(Modelfile.family(of: "<|user|> <|assistant|>") == .zephyr && Modelfile.family(of: "plain") == nil)
         #expect(!Modelfile.render(from: "x", adapter: nil, chatTemplate: nil).text.contains("TEMPLATE"))
     }
+
+    /// The Modelfile's template source: a GGUF's `tokenizer.chat_template` (absent: nil; not a
+    /// string: an error naming the file), or a folder's `chat_template.jinja`.
+    @Test func modelfileTemplateSourceFromGGUFOrFolder() throws {
+        let chatml = try String(contentsOf: fixture("datasets/tiny/chat_template.jinja"), encoding: .utf8)
+        func gguf(_ template: GGUFValue?) throws -> URL {
+            var w = GGUFWriter()
+            w.set("general.architecture", .string("llama"))
+            if let template { w.set("tokenizer.chat_template", template) }
+            let url = tmp("template.gguf")
+            try w.write(to: url)
+            return url
+        }
+        let source = try Modelfile.chatTemplateSource(model: try gguf(.string(chatml)))
+        #expect(source == chatml)
+        let (text, fam) = Modelfile.render(from: "./m.gguf", adapter: nil, chatTemplate: source)
+        #expect(fam == .chatml && text.contains("PARAMETER stop \"<|im_start|>\"\nPARAMETER stop \"<|im_end|>\"\n"))
+        #expect(try Modelfile.chatTemplateSource(model: try gguf(nil)) == nil)
+        let bad = try gguf(.uint32(7))
+        let error = #expect(throws: TailorError.self) { try Modelfile.chatTemplateSource(model: bad) }
+        #expect(error?.message == "\(bad.path): tokenizer.chat_template is not a string")
+        #expect(try Modelfile.chatTemplateSource(model: fixture("datasets/tiny")) == chatml)
+    }
 }

@@ -68,4 +68,20 @@ import TailorTestSupport
             }
         }
     }
+
+    /// Quantizing at load refuses a projection whose input width is not a multiple of the block,
+    /// naming the source and the tensor — from a folder (`train --quantize`) and from any loader
+    /// (the benchmark's random models).
+    @Test func quantizingAtLoadChecksTheBlockSize() throws {
+        let folder = fixture("models/llama-gqa/model")
+        let e1 = #expect(throws: TailorError.self) { try LlamaModel(folder: folder, quantizing: .q4_K) }
+        #expect(e1?.message == "\(folder.path): model.layers.0.self_attn.q_proj.weight has 64 input features, not a multiple of the q4_k block size 256")
+        let config = try ModelConfiguration(folder: folder)
+        let e2 = #expect(throws: TailorError.self) {
+            try LlamaModel(configuration: config, quantizing: .nf4, source: "random") { _, shape in Tensor(zeros: shape) }
+        }
+        #expect(e2?.message == "random: model.layers.0.mlp.down_proj.weight has 96 input features, not a multiple of the nf4 block size 64")
+        let ok = try LlamaModel(configuration: config, quantizing: .q4_0, source: "random") { _, shape in Tensor(zeros: shape) }
+        #expect(ok.hasQuantizedBase && ok.blocks[1][.down].weight is QuantizedMatrix)
+    }
 }

@@ -21,6 +21,8 @@ struct Step: ParsableCommand {
     @Option(help: "Tokens per sequence.") var seq = 256
     @Option(help: "LoRA rank (all-linear).") var rank = 8
     @Option(help: "Checkpointing: none, blocks, every:K.") var checkpointing = "none"
+    @Option(help: "Block projection weights: f32, or q8_0, q4_0, q4_k, nf4 (quantized at load, as `tailor train --quantize`).")
+    var quantize = "f32"
     @Option(help: "Timed steps (after one warm-up step); the median is reported.") var steps = 3
     @Option(help: "Threads for BLAS and Tailor's loops (default: all cores).") var threads: Int?
     @Flag(help: "Skip the sgemm probe.") var noProbe = false
@@ -28,13 +30,13 @@ struct Step: ParsableCommand {
 
     func run() throws {
         let r = try StepResult.measure(shape: shape, batch: batch, seq: seq, rank: rank, checkpointing: checkpointing,
-                                       steps: steps, threads: threads, probe: !noProbe)
+                                       quantize: quantize, steps: steps, threads: threads, probe: !noProbe)
         if json {
             let data = try JSONEncoder().encode(r)
             print(String(decoding: data, as: UTF8.self))
         } else {
             if let p = r.sgemmGFLOPs { print(String(format: "sgemm peak (2048³, %d threads): %.1f GFLOP/s", r.threads, p)) }
-            print("shape \(r.shape)  batch \(r.batch)×\(r.seq)  r \(r.rank) all-linear  checkpointing \(r.checkpointing)  threads \(r.threads)  AdamW")
+            print("shape \(r.shape)  base \(r.quantize)  batch \(r.batch)×\(r.seq)  r \(r.rank) all-linear  checkpointing \(r.checkpointing)  threads \(r.threads)  AdamW")
             print(String(format: "median step %.3f s  %.1f tokens/s  %.1f GFLOP/s%@  peak RSS %.2f GiB  loss %.4f  (steps %@)",
                          r.medianStep, r.tokensPerSecond, r.gflops,
                          r.sgemmGFLOPs.map { String(format: " (%.0f%% of sgemm)", 100 * r.gflops / $0) } ?? "",
@@ -45,13 +47,15 @@ struct Step: ParsableCommand {
 
 struct StepResult: Codable {
     var shape: String, batch: Int, seq: Int, rank: Int, checkpointing: String, threads: Int
+    /// The block projections' format: `f32` or a `--quantize` value.
+    var quantize: String
     var stepSeconds: [Double], medianStep: Double, tokensPerSecond: Double, gflops: Double, sgemmGFLOPs: Double?
     var peakRSSGiB: Double, loss: Float
     /// tokens/s of the fastest timed step (load only ever adds time).
     var bestTokensPerSecond: Double { Double(batch * seq) / stepSeconds.min()! }
 
-    static func measure(shape: String, batch: Int, seq: Int, rank: Int, checkpointing: String, steps: Int,
-                        threads: Int?, probe: Bool) throws -> StepResult {
+    static func measure(shape: String, batch: Int, seq: Int, rank: Int, checkpointing: String, quantize: String = "f32",
+                        steps: Int, threads: Int?, probe: Bool) throws -> StepResult {
         if let threads { BLAS.threads = threads; Parallel.workers = threads }
         guard let s = BenchShape.all.first(where: { $0.name == shape }) else { throw ValidationError("unknown shape \(shape)") }
         let policy: CheckpointPolicy
@@ -61,10 +65,12 @@ struct StepResult: Codable {
         case let v where v.hasPrefix("every:"): policy = .every(Int(v.dropFirst(6)) ?? 1)
         default: throw ValidationError("checkpointing must be none, blocks or every:K")
         }
+        // The same parser `tailor train --quantize` uses; "f32" keeps the dense weights.
+        let base = quantize.lowercased() == "f32" ? nil : try BaseQuantization(parsing: quantize)
         let peak = probe ? SgemmProbe.measure() : nil
         BufferPool.trim()  // the probe's buffers are not part of training
 
-        let model = try s.makeModel(seed: 1)
+        let model = try s.makeModel(seed: 1, quantize: base)
         try model.addAdapters(LoRAConfiguration(rank: rank, alpha: Float(2 * rank)), seed: 2)
         var rng = SeededGenerator(seed: 3)
         let rows = (0..<batch).map { _ in (0..<seq).map { _ in Int(rng.next() % UInt64(s.vocab)) } }
@@ -93,6 +99,7 @@ struct StepResult: Codable {
         // LoRA training: forward (2N) + input gradients (2N) [+ recomputed forward (2N)].
         let flops = tokens * ((2 + recompute) * s.forwardLinearFLOPsPerToken + (3 + recompute) * s.attentionFLOPsPerToken(seq: seq))
         return StepResult(shape: s.name, batch: batch, seq: seq, rank: rank, checkpointing: checkpointing, threads: BLAS.threads,
+                          quantize: base?.rawValue ?? "f32",
                           stepSeconds: times, medianStep: median, tokensPerSecond: tokens / median,
                           gflops: flops / median / 1e9, sgemmGFLOPs: peak, peakRSSGiB: PeakMemory.gibibytes, loss: loss)
     }

@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 
 /// The issue-7 table in one run: Tailor and PyTorch+PEFT side by side, each configuration in its
-/// own process (peak RSS is per process), then the ratios against the targets.
+/// own process (peak RSS is per process), then the ratios against the targets; then Tailor on
+/// Q8_0 and Q4_0 bases against its own f32 rows (issue #5: Q4 ≥ 0.9× f32 tokens/s).
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Tailor vs PyTorch+PEFT (tokens/s, peak RSS, ratios), thread scaling and long sequences.")
+        abstract: "Tailor vs PyTorch+PEFT (tokens/s, peak RSS, ratios), quantized bases vs f32, thread scaling and long sequences.")
 
     @Option(help: "Shape (both systems).") var shape = "smollm-135m"
     @Option(help: "Sequences per batch.") var batch = 4
@@ -19,6 +20,10 @@ struct Compare: ParsableCommand {
     @Flag(help: "Do not run the peer.") var skipPeer = false
     @Flag(help: "Skip the one-thread row.") var skipScaling = false
     @Flag(help: "Skip the long-sequence row.") var skipLong = false
+    @Flag(help: "Skip the quantized-base rows (q8_0, q4_0).") var skipQuantized = false
+
+    /// Quantized bases timed against the f32 rows (issue #5/#7: Q4 ≥ 0.9× the f32 tokens/s).
+    static let quantizedBases = ["q8_0", "q4_0"]
 
     func run() throws {
         print("load average at start: \(Load.text)")
@@ -31,6 +36,17 @@ struct Compare: ParsableCommand {
             let p = skipPeer ? nil : try peer(python: python, script: script, checkpointing: ck != "none")
             report(t, p)
             rows.append(("checkpointing \(ck)", t, p))
+        }
+        // Tailor only: the same steps on a quantized base, per checkpointing mode.
+        var quantized: [(base: String, none: StepResult, blocks: StepResult)] = []
+        if !skipQuantized {
+            for q in Self.quantizedBases {
+                let none = try tailor("none", batch: batch, seq: seq, threads: threads, quantize: q)
+                report(none, nil)
+                let blocks = try tailor("blocks", batch: batch, seq: seq, threads: threads, quantize: q)
+                report(blocks, nil)
+                quantized.append((q, none, blocks))
+            }
         }
         var oneThread: StepResult?
         if !skipScaling {
@@ -55,6 +71,7 @@ struct Compare: ParsableCommand {
                          p.map { String(format: "%.2f GiB", $0.peak_rss_mib / 1024) } ?? "–", rss))
         }
         let base = rows[0].1
+        if !quantized.isEmpty { printQuantizedTable(f32: (rows[0].1, rows[1].1), quantized) }
         if let oneThread {
             print(String(format: "\nthreads: %d threads %.1f tokens/s vs 1 thread %.1f tokens/s = %.2f× (target ≥ 1.7×)",
                          threads, base.bestTokensPerSecond, oneThread.bestTokensPerSecond, base.bestTokensPerSecond / oneThread.bestTokensPerSecond))
@@ -62,6 +79,22 @@ struct Compare: ParsableCommand {
         if let long {
             print(String(format: "seq %d (batch %d): %.1f tokens/s, peak RSS %.2f GiB; cost per token %.2f× seq %d's (target ≤ 1.3×)",
                          long.seq, long.batch, long.bestTokensPerSecond, long.peakRSSGiB, base.bestTokensPerSecond / long.bestTokensPerSecond, seq))
+        }
+    }
+
+    /// Quantized bases against the f32 rows: tokens/s, ratio, peak RSS, and the Q4 / f32 target line.
+    func printQuantizedTable(f32: (none: StepResult, blocks: StepResult), _ quantized: [(base: String, none: StepResult, blocks: StepResult)]) {
+        print("\n| \(shape), base of the block projections, Tailor, r 8 all-linear, AdamW, \(threads) threads, batch \(batch) × \(seq) | checkpointing none tokens/s | / f32 | checkpointing blocks tokens/s | / f32 | peak RSS none | peak RSS blocks |")
+        print("|---|---|---|---|---|---|---|")
+        for (name, none, blocks) in [("f32", f32.none, f32.blocks)] + quantized {
+            print(String(format: "| %@ | %.1f | %.2f× | %.1f | %.2f× | %.2f GiB | %.2f GiB |", name,
+                         none.bestTokensPerSecond, none.bestTokensPerSecond / f32.none.bestTokensPerSecond,
+                         blocks.bestTokensPerSecond, blocks.bestTokensPerSecond / f32.blocks.bestTokensPerSecond,
+                         none.peakRSSGiB, blocks.peakRSSGiB))
+        }
+        if let q4 = quantized.first(where: { $0.base == "q4_0" }) {
+            print(String(format: "Q4 / f32 tokens/s, target ≥ 0.9: checkpointing none %.2f×, checkpointing blocks %.2f×",
+                         q4.none.bestTokensPerSecond / f32.none.bestTokensPerSecond, q4.blocks.bestTokensPerSecond / f32.blocks.bestTokensPerSecond))
         }
     }
 
@@ -76,8 +109,8 @@ struct Compare: ParsableCommand {
     }
 
     func report(_ t: StepResult, _ p: Peer?) {
-        var line = String(format: "tailor   ckpt %@ batch %d×%d threads %d: %.1f tokens/s best, %.1f median (steps %@ s), peak RSS %.2f GiB, loss %.4f",
-                          t.checkpointing, t.batch, t.seq, t.threads, t.bestTokensPerSecond, t.tokensPerSecond,
+        var line = String(format: "tailor   %@ ckpt %@ batch %d×%d threads %d: %.1f tokens/s best, %.1f median (steps %@ s), peak RSS %.2f GiB, loss %.4f",
+                          t.quantize, t.checkpointing, t.batch, t.seq, t.threads, t.bestTokensPerSecond, t.tokensPerSecond,
                           t.stepSeconds.map { String(format: "%.2f", $0) }.joined(separator: " "), t.peakRSSGiB, t.loss)
         if let p {
             line += String(format: "\npeer     same: %.1f tokens/s best, %.1f median (steps %@ s), peak RSS %.2f GiB", p.bestTokensPerSecond, p.tokens_per_s,
@@ -87,10 +120,10 @@ struct Compare: ParsableCommand {
         fflush(nil)  // progress shows even when the output is a file
     }
 
-    func tailor(_ checkpointing: String, batch: Int, seq: Int, threads: Int) throws -> StepResult {
+    func tailor(_ checkpointing: String, batch: Int, seq: Int, threads: Int, quantize: String = "f32") throws -> StepResult {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let out = try Self.runProcess(exe, ["step", "--shape", shape, "--batch", "\(batch)", "--seq", "\(seq)",
-                                            "--checkpointing", checkpointing, "--steps", "\(steps)", "--threads", "\(threads)",
+                                            "--checkpointing", checkpointing, "--quantize", quantize, "--steps", "\(steps)", "--threads", "\(threads)",
                                             "--no-probe", "--json"])
         return try JSONDecoder().decode(StepResult.self, from: Data(out.utf8))
     }

@@ -22,11 +22,12 @@ struct BenchShape {
         """
     }
 
-    /// A model with random weights (std ≈ 0.02, norms 1).
-    func makeModel(seed: UInt64) throws -> LlamaModel {
+    /// A model with random weights (std ≈ 0.02, norms 1). With `quantize`, the seven block
+    /// projections are quantized as they are made, exactly as `tailor train --quantize` does at load.
+    func makeModel(seed: UInt64, quantize: BaseQuantization? = nil) throws -> LlamaModel {
         let config = try ModelConfiguration(json: Data(configJSON.utf8), source: "\(name) shape")
         var rng = SeededGenerator(seed: seed)
-        return try LlamaModel(configuration: config) { name, shape in
+        func random(_ name: String, _ shape: [Int]) -> Tensor {
             let t = Tensor(uninitialized: shape)
             if name.hasSuffix("norm.weight") {
                 t.pointer.update(repeating: 1, count: t.count)
@@ -35,6 +36,8 @@ struct BenchShape {
             }
             return t
         }
+        guard let quantize else { return try LlamaModel(configuration: config, load: random) }
+        return try LlamaModel(configuration: config, quantizing: quantize, source: "\(name) shape", load: random)
     }
 
     /// Matmul FLOPs of one token through the frozen linear layers and the head, forward only (2·N).

@@ -1,0 +1,46 @@
+import Foundation
+import Tailor
+
+/// The two products a frozen QLoRA base weight takes part in — `y = x·Wᵀ` (forward) and
+/// `dx += dy·W` (input gradient) — through the tile-by-tile dequantizing matmul, against the same
+/// products on the dense fp32 weight (sgemm) at the same shape.
+enum QuantizedKernels {
+    /// The formats `tailor train --quantize` makes (NF4 without double quantization).
+    static let formats: [BaseQuantization] = [.q8_0, .q4_0, .q4_K, .nf4]
+
+    /// (rows, out, in) with a label: SmolLM-135M's gate/up and q/o, and down so that Q4_K (blocks
+    /// of 256) is measured on a width it accepts (576 is not a multiple of 256).
+    static let shapes = [(1024, 1536, 576, "gate/up"), (1024, 576, 576, "q/o"), (1024, 576, 1536, "down")]
+
+    static func run(random: ([Int], Float) -> Tensor, timer: KernelTimer) throws {
+        print("quantized matmul (tile of \(quantizedTileRows) rows dequantized per sgemm); ratio = sgemm time / this time")
+        for (m, n, k, label) in shapes {
+            let dense = random([n, k], 0.035)
+            let x = random([m, k], 1), dy = random([m, n], 1)
+            let y = Tensor(zeros: [m, n]), dx = Tensor(zeros: [m, k])
+            let flops = 2 * Double(m * n * k)
+            let shape = "\(m)×\(n)×\(k)"
+            // The dense reference goes through the same LinearWeight calls as training on an f32 base.
+            let f32 = Parameter("bench.\(label).weight", dense)
+            let forward = timer.time("f32 (sgemm) x·Wᵀ \(label) \(shape)", flops: flops) {
+                f32.multiply(x.pointer, rows: m, into: y.pointer)
+            }
+            let backward = timer.time("f32 (sgemm) dy·W \(label) \(shape)", flops: flops) {
+                f32.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
+            }
+            for format in formats {
+                guard k % format.blockSize == 0 else {
+                    print("\(format.rawValue) \(label) \(shape): not applicable (\(k) input features are not a multiple of the \(format.blockSize)-element block)")
+                    continue
+                }
+                let w = try format.quantize("bench.\(label).weight", dense)
+                timer.time("\(format.rawValue) x·Wᵀ \(label) \(shape)", flops: flops, versus: forward) {
+                    w.multiply(x.pointer, rows: m, into: y.pointer)
+                }
+                timer.time("\(format.rawValue) dy·W \(label) \(shape)", flops: flops, versus: backward) {
+                    w.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
+                }
+            }
+        }
+    }
+}
