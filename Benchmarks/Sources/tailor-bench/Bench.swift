@@ -21,7 +21,7 @@ struct Step: ParsableCommand {
     @Option(help: "Tokens per sequence.") var seq = 256
     @Option(help: "LoRA rank (all-linear).") var rank = 8
     @Option(help: "Checkpointing: none, blocks, every:K.") var checkpointing = "none"
-    @Option(help: "Block projection weights: f32, or q8_0, q4_0, q4_k, nf4 (quantized at load, as `tailor train --quantize`).")
+    @Option(help: "Block projection weights: f32, or q8_0, q4_0, q4_k, nf4, bf16 (converted at load, as `tailor train --quantize`).")
     var quantize = "f32"
     @Option(help: "Timed steps (after one warm-up step); the median is reported.") var steps = 3
     @Option(help: "Threads for BLAS and Tailor's loops (default: all cores).") var threads: Int?
