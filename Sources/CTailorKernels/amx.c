@@ -100,19 +100,19 @@ static void store_tile_block(float tmp[4][256], float *c, int ldc, int m, int n,
 }
 
 __attribute__((target("amx-tile,amx-bf16")))
-void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packed, int n,
+void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packed, int n, int packed_k, int kb0,
                      float *c, int ldc, int accumulate, int n0, int n1) {
     tile_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
     _tile_loadconfig(&cfg);
-    int kblocks = kpad / 32, mpad = pad32(m);
+    int kblocks = kpad / 32, mpad = pad32(m), stride = pad32(packed_k) / 32;
     float tmp[4][256] __attribute__((aligned(64)));
     if (n1 > pad32(n)) n1 = pad32(n);
     for (int j0 = n0; j0 < n1; j0 += 32) {
-        const uint16_t *b0 = packed + (size_t)(j0 / 16) * kblocks * 512;
-        const uint16_t *b1 = b0 + (size_t)kblocks * 512;
+        const uint16_t *b0 = packed + ((size_t)(j0 / 16) * stride + kb0) * 512;
+        const uint16_t *b1 = b0 + (size_t)stride * 512;
         for (int i0 = 0; i0 < mpad; i0 += 32) {
             const uint16_t *a0 = a16 + (size_t)i0 * kpad, *a1 = a0 + (size_t)16 * kpad;
             // A whole 32×32 block of C is read and written in place; edge blocks go through tmp.

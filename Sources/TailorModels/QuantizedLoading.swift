@@ -46,7 +46,8 @@ public enum BaseQuantization: String, CaseIterable, Sendable {
 
 extension LlamaModel {
     /// Loads a Hugging Face folder with the seven block projections quantized at load time
-    /// (ggml's reference rounding); embeddings, the output head, norms and biases stay fp32, as in QLoRA.
+    /// (ggml's reference rounding); embeddings, the output head, norms and biases stay fp32, as in QLoRA
+    /// (bf16 rounds the embedding and head too, see ``init(configuration:quantizing:source:load:)``).
     public convenience init(folder: URL, quantizing q: BaseQuantization) throws {
         let config = try ModelConfiguration(folder: folder)
         let files = try WeightFiles(folder: folder)
@@ -54,7 +55,9 @@ extension LlamaModel {
     }
 
     /// Builds a model from dense tensors with the seven block projections quantized as they are
-    /// loaded (one dense projection exists at a time); embeddings, head, norms and biases stay fp32.
+    /// loaded (one dense projection exists at a time); embeddings, head, norms and biases stay fp32
+    /// — except with ``BaseQuantization/bf16``, where the token embedding and output head are
+    /// bf16 matrices too, so the fused cross-entropy also runs on bf16 products.
     ///
     /// - Parameters:
     ///   - q: the block format; each projection's input width must be a multiple of its block size.
@@ -67,7 +70,7 @@ extension LlamaModel {
                 throw TailorError("\(source): \(name) has \(shape[1]) input features, not a multiple of the \(q.rawValue) block size \(q.blockSize)")
             }
             return try q.quantize(name, try load(name, shape))
-        })
+        }, loadTable: q == .bf16 ? { name, shape in try BF16Matrix(name: name, rounding: try load(name, shape)) } : nil)
     }
 
     /// Whether any block projection is a frozen quantized matrix (full fine-tuning is then impossible).

@@ -30,11 +30,11 @@ public final class BF16Matrix: TiledMatrix, @unchecked Sendable {
         forward.rows(range, into: out)
     }
 
-    public func multiply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        BF16MatMul.multiply(x, m: rows, lda: inFeatures, forward, into: y, ldc: outFeatures, accumulate: false)
+    public func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+        BF16MatMul.multiply(x, m: rows, lda: inFeatures, forward, outputs: outputs, into: y, ldc: ldy, accumulate: false)
     }
 
-    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>) {
-        BF16MatMul.multiply(dy, m: rows, lda: outFeatures, backward, into: dx, ldc: inFeatures, accumulate: true)
+    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>) {
+        BF16MatMul.multiply(dy, m: rows, lda: ldDy, backward, inputs: outputs, into: dx, ldc: inFeatures, accumulate: true)
     }
 }

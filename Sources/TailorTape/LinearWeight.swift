@@ -14,8 +14,23 @@ public protocol LinearWeight: AnyObject, Sendable {
     func multiply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>)
     /// `dx[rows, in] += dy[rows, out] · W` (the input gradient).
     func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>)
+    /// `y[rows, outputs.count] = x[rows, in] · W[outputs]ᵀ`, row stride `ldy`: a slice of the
+    /// outputs only (the fused cross-entropy walks a vocabulary this way).
+    func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int)
+    /// `dx[rows, in] += dy[rows, outputs.count] · W[outputs]`, dy with row stride `ldDy`.
+    func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>)
     /// The dense trainable parameter behind this weight, or nil for a frozen quantized matrix.
     var parameter: Parameter? { get }
+}
+
+extension LinearWeight {
+    public func multiply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        multiply(x, rows: rows, outputs: 0..<outFeatures, into: y, ldy: outFeatures)
+    }
+
+    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>) {
+        accumulateInputGradient(dy, rows: rows, outputs: 0..<outFeatures, ldDy: outFeatures, into: dx)
+    }
 }
 
 extension Parameter: LinearWeight {
@@ -23,11 +38,15 @@ extension Parameter: LinearWeight {
     public var inFeatures: Int { value.shape[1] }
     public var parameter: Parameter? { self }
 
-    public func multiply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        MatMul.forward(x, value.pointer, y, m: rows, n: outFeatures, k: inFeatures, transA: false, transB: true)
+    public func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+        let k = inFeatures
+        BLAS.gemm(transB: true, m: rows, n: outputs.count, k: k, a: x, lda: k, b: value.pointer + outputs.lowerBound * k, ldb: k,
+                  c: y, ldc: ldy)
     }
 
-    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>) {
-        MatMul.backward(dy, dy, value.pointer, dA: dx, dB: nil, m: rows, n: outFeatures, k: inFeatures, transA: false, transB: true)
+    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>) {
+        let k = inFeatures
+        BLAS.gemm(m: rows, n: k, k: outputs.count, a: dy, lda: ldDy, b: value.pointer + outputs.lowerBound * k, ldb: k,
+                  beta: 1, c: dx, ldc: k)
     }
 }

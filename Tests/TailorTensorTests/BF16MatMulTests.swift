@@ -51,3 +51,25 @@ import TailorTestSupport
         }
     }
 }
+
+extension BF16MatMulTests {
+    /// Slices of B — the fused cross-entropy's vocabulary slices, in both products — against the
+    /// plain path: aligned starts (AMX) and unaligned ones (the fallback), ends inside a tile.
+    @Test(arguments: [(32..<77, 0..<70), (0..<45, 64..<100), (5..<40, 3..<90), (64..<96, 32..<130)])
+    func slicesMatchReference(outputs: Range<Int>, inputs: Range<Int>) {
+        var rng = TestRandom(seed: 77)
+        let m = 20, n = 96, k = 130
+        let a = rng.tensor([m, inputs.count]), b = rng.tensor([n, k])
+        let packed = BF16MatMul.Packed(b.pointer, n: n, k: k, ldb: k, transposed: false)
+        let fast = Tensor(zeros: [m, outputs.count])
+        BF16MatMul.multiply(a.pointer, m: m, lda: inputs.count, packed, outputs: outputs, inputs: inputs,
+                            into: fast.pointer, ldc: outputs.count, accumulate: false)
+        var exact = [Float](repeating: 0, count: m * outputs.count)
+        for i in 0..<m { for (j, r) in outputs.enumerated() {
+            var s: Double = 0
+            for (p, c) in inputs.enumerated() { s += Double(BF16MatMul.roundedToBF16(a[i * inputs.count + p])) * Double(packed[r, c]) }
+            exact[i * outputs.count + j] = Float(s)
+        } }
+        expectClose(fast.array, exact, atol: 2e-6 * Float(inputs.count), "outputs \(outputs) inputs \(inputs)")
+    }
+}

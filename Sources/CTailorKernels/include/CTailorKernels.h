@@ -26,10 +26,11 @@ float tailor_bf16_packed_get(const uint16_t *packed, int n, int k, int r, int c)
 /// padding columns k..<kpad. Rows m..<mpad of out must be zeroed by the caller once.
 void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint16_t *out, int kpad);
 
-/// C[m, n] = (or += when accumulate) A16[mpad, kpad] · Bᵀ for output columns [n0, n1)
-/// (multiples of 32, n1 may pass n), B packed by tailor_bf16_pack(n, k). mpad = m rounded up
-/// to 32; kpad = k rounded up to 32. fp32 accumulation in AMX tiles.
-void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packed, int n,
+/// C[m, n] = (or += when accumulate) A16[mpad, kpad] · B[:, kb0·32 ..< kb0·32 + kpad]ᵀ for output
+/// columns [n0, n1) (multiples of 32, n1 may pass n), B packed by tailor_bf16_pack(n, packed_k).
+/// mpad = m rounded up to 32; kpad is a multiple of 32 within B's padded k. Columns of C at
+/// j are written at c[j] (callers offset c for a column slice). fp32 accumulation in AMX tiles.
+void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packed, int n, int packed_k, int kb0,
                      float *c, int ldc, int accumulate, int n0, int n1);
 
 #endif

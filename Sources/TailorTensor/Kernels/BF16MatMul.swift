@@ -30,46 +30,56 @@ public enum BF16MatMul {
         /// Element (r, c) of B as the bf16 value it holds.
         public subscript(r: Int, c: Int) -> Float { tailor_bf16_packed_get(storage, Int32(n), Int32(k), Int32(r), Int32(c)) }
 
-        /// Rows `range` of B as fp32, `[range.count, k]`.
-        public func rows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-            for (i, r) in range.enumerated() { for c in 0..<k { out[i * k + c] = self[r, c] } }
+        /// Rows `range` of B as fp32, `[range.count, columns.count]` (all columns by default).
+        public func rows(_ range: Range<Int>, columns: Range<Int>? = nil, into out: UnsafeMutablePointer<Float>) {
+            let cols = columns ?? 0..<k
+            for (i, r) in range.enumerated() { for (j, c) in cols.enumerated() { out[i * cols.count + j] = self[r, c] } }
         }
     }
 
-    /// `C[m, n] = A[m, k] · Bᵀ` (or `+=` when `accumulate`); A fp32 with row stride `lda`, C with `ldc`.
-    public static func multiply(_ a: UnsafePointer<Float>, m: Int, lda: Int, _ b: Packed,
-                                into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-        if m == 0 || b.n == 0 { return }
-        if !usesAMX { return reference(a, m: m, lda: lda, b, into: c, ldc: ldc, accumulate: accumulate) }
-        let kpad = (b.k + 31) / 32 * 32, mpad = (m + 31) / 32 * 32
+    /// `C[m, outputs.count] = A[m, inputs.count] · B[outputs, inputs]ᵀ` (or `+=` when `accumulate`):
+    /// A fp32 with row stride `lda`, C with `ldc`; column j of C is row `outputs.lowerBound + j` of B.
+    /// Ranges default to the whole of B.
+    public static func multiply(_ a: UnsafePointer<Float>, m: Int, lda: Int, _ b: Packed, outputs: Range<Int>? = nil,
+                                inputs: Range<Int>? = nil, into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let rowsB = outputs ?? 0..<b.n, ks = inputs ?? 0..<b.k
+        if m == 0 || rowsB.isEmpty { return }
+        // AMX tiles start at multiples of 32 in both of B's dimensions.
+        guard usesAMX, rowsB.lowerBound % 32 == 0, ks.lowerBound % 32 == 0 else {
+            return reference(a, m: m, lda: lda, b, outputs: rowsB, inputs: ks, into: c, ldc: ldc, accumulate: accumulate)
+        }
+        let kpad = (ks.count + 31) / 32 * 32, mpad = (m + 31) / 32 * 32
         let a16 = UnsafeMutablePointer<UInt16>.allocate(capacity: mpad * kpad)  // [mpad, kpad]
         defer { a16.deallocate() }
         (a16 + m * kpad).update(repeating: 0, count: (mpad - m) * kpad)
         Parallel.forEachChunk(m, minChunk: 64) { r in
-            tailor_bf16_round_rows(a, Int32(r.lowerBound), Int32(r.upperBound), Int32(b.k), Int32(lda), a16, Int32(kpad))
+            tailor_bf16_round_rows(a, Int32(r.lowerBound), Int32(r.upperBound), Int32(ks.count), Int32(lda), a16, Int32(kpad))
         }
-        // Output columns in blocks of 32, split across the workers.
-        let blocks = (b.n + 31) / 32
+        // Output columns in blocks of 32, split across the workers; the kernel writes B's row j at
+        // c[j], so c is shifted back by the first row.
+        let first = rowsB.lowerBound / 32, blocks = (rowsB.upperBound + 31) / 32 - first
+        let shifted = c - rowsB.lowerBound
         Parallel.forEachChunk(blocks) { r in
-            tailor_amx_gemm(a16, Int32(m), Int32(kpad), b.storage, Int32(b.n), c, Int32(ldc), accumulate ? 1 : 0,
-                            Int32(r.lowerBound * 32), Int32(r.upperBound * 32))
+            tailor_amx_gemm(a16, Int32(m), Int32(kpad), b.storage, Int32(rowsB.upperBound), Int32(b.k), Int32(ks.lowerBound / 32),
+                            shifted, Int32(ldc), accumulate ? 1 : 0, Int32((first + r.lowerBound) * 32), Int32((first + r.upperBound) * 32))
         }
     }
 
     /// The same product without AMX: A rounded to bf16 values, B unpacked a tile of rows at a
     /// time, sgemm in fp32. Also the reference the AMX path is tested against.
-    public static func reference(_ a: UnsafePointer<Float>, m: Int, lda: Int, _ b: Packed,
-                                 into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-        let k = b.k, tile = 256
+    public static func reference(_ a: UnsafePointer<Float>, m: Int, lda: Int, _ b: Packed, outputs: Range<Int>? = nil,
+                                 inputs: Range<Int>? = nil, into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let rowsB = outputs ?? 0..<b.n, ks = inputs ?? 0..<b.k, k = ks.count, tile = 256
+        if m == 0 || rowsB.isEmpty { return }
         let a16 = UnsafeMutablePointer<Float>.allocate(capacity: m * k)  // [m, k], bf16 values
-        let rows = UnsafeMutablePointer<Float>.allocate(capacity: min(tile, b.n) * k)  // [tile, k]
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: min(tile, rowsB.count) * k)  // [tile, k]
         defer { a16.deallocate(); rows.deallocate() }
         for i in 0..<m { for j in 0..<k { a16[i * k + j] = roundedToBF16(a[i * lda + j]) } }
-        for lo in stride(from: 0, to: b.n, by: tile) {
-            let hi = min(b.n, lo + tile)
-            b.rows(lo..<hi, into: rows)
+        for lo in stride(from: rowsB.lowerBound, to: rowsB.upperBound, by: tile) {
+            let hi = min(rowsB.upperBound, lo + tile)
+            b.rows(lo..<hi, columns: ks, into: rows)
             BLAS.gemm(transB: true, m: m, n: hi - lo, k: k, a: a16, lda: k, b: rows, ldb: k,
-                      beta: accumulate ? 1 : 0, c: c + lo, ldc: ldc)
+                      beta: accumulate ? 1 : 0, c: c + (lo - rowsB.lowerBound), ldc: ldc)
         }
     }
 

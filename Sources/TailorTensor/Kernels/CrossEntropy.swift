@@ -39,18 +39,47 @@ public enum CrossEntropy {
                           wantInputGradient: wantInputGradient, weightGradient: weightGradient)
     }
 
-    /// The frozen-head path: blocks of up to `rowBlock` rows against slices of `vocabChunk` vocabulary
-    /// rows, with an online softmax (a running max and sum per row, as in flash attention).
-    ///
-    /// Every slice of W is packed once per row block and both products have large, BLAS-friendly
-    /// shapes (`[rows, chunk]·` and `·[chunk, dim]`), where the row-chunked path re-reads the whole
-    /// head for every 128 rows. The input gradient is accumulated unnormalised,
-    /// `acc = Σ_v e^(l_v − m)·W_v`, rescaled whenever the running max m moves, and finished as
-    /// `(acc / s − W[label]) / normalizer` once the row's sum s is complete.
+    /// The frozen-head path on a dense fp32 head `weight [vocab, dim]`; see
+    /// ``vocabChunked(hidden:labels:rows:dim:vocab:normalizer:wantInputGradient:rowBlock:vocabChunk:logits:accumulate:row:)``.
     public static func vocabChunked(
         hidden: UnsafePointer<Float>, weight: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int32>,
         rows: Int, dim: Int, vocab: Int, normalizer: Float, wantInputGradient: Bool,
         rowBlock: Int = 1024, vocabChunk: Int = 4096
+    ) -> Result {
+        vocabChunked(
+            hidden: hidden, labels: labels, rows: rows, dim: dim, vocab: vocab, normalizer: normalizer,
+            wantInputGradient: wantInputGradient, rowBlock: rowBlock, vocabChunk: vocabChunk,
+            logits: { x, n, slice, out in
+                BLAS.gemm(transB: true, m: n, n: slice.count, k: dim, a: x, lda: dim, b: weight + slice.lowerBound * dim, ldb: dim,
+                          c: out, ldc: slice.count)
+            },
+            accumulate: { p, n, slice, acc in
+                BLAS.gemm(m: n, n: dim, k: slice.count, a: p, lda: slice.count, b: weight + slice.lowerBound * dim, ldb: dim,
+                          beta: 1, c: acc, ldc: dim)
+            },
+            row: { index, out in out.update(from: weight + index * dim, count: dim) })
+    }
+
+    /// The frozen-head path: blocks of up to `rowBlock` rows against slices of `vocabChunk` vocabulary
+    /// rows, with an online softmax (a running max and sum per row, as in flash attention).
+    ///
+    /// Every slice of W is read once per row block and both products have large, BLAS-friendly
+    /// shapes (`[rows, chunk]·` and `·[chunk, dim]`), where the row-chunked path re-reads the whole
+    /// head for every 128 rows. The input gradient is accumulated unnormalised,
+    /// `acc = Σ_v e^(l_v − m)·W_v`, rescaled whenever the running max m moves, and finished as
+    /// `(acc / s − W[label]) / normalizer` once the row's sum s is complete.
+    ///
+    /// The head is reached only through three closures, so a quantized or bf16 head works too:
+    /// `logits(x, n, slice, out)` writes `out[n, slice.count] = x[n, dim]·W[slice]ᵀ`;
+    /// `accumulate(p, n, slice, acc)` adds `p[n, slice.count]·W[slice]` to `acc[n, dim]`;
+    /// `row(i, out)` writes `W[i]` as fp32 `[dim]`.
+    public static func vocabChunked(
+        hidden: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int32>,
+        rows: Int, dim: Int, vocab: Int, normalizer: Float, wantInputGradient: Bool,
+        rowBlock: Int = 1024, vocabChunk: Int = 4096,
+        logits product: (UnsafePointer<Float>, Int, Range<Int>, UnsafeMutablePointer<Float>) -> Void,
+        accumulate: (UnsafePointer<Float>, Int, Range<Int>, UnsafeMutablePointer<Float>) -> Void,
+        row weightRow: (Int, UnsafeMutablePointer<Float>) -> Void
     ) -> Result {
         let valid = (0..<rows).filter { labels[$0] != ignoreIndex }
         let dHidden = wantInputGradient ? Tensor(zeros: [rows, dim]) : nil  // [rows, dim]
@@ -61,7 +90,8 @@ public enum CrossEntropy {
         let runMax = UnsafeMutablePointer<Float>.allocate(capacity: block)         // [block]
         let runSum = UnsafeMutablePointer<Float>.allocate(capacity: block)         // [block]
         let target = UnsafeMutablePointer<Float>.allocate(capacity: block)         // [block] = logit of the label
-        defer { for p in [x, logits, acc, runMax, runSum, target] { p.deallocate() } }
+        let labelRow = UnsafeMutablePointer<Float>.allocate(capacity: dim)         // [dim] = W[label]
+        defer { for p in [x, logits, acc, runMax, runSum, target, labelRow] { p.deallocate() } }
         var lossSum: Double = 0
         var start = 0
         while start < valid.count {
@@ -73,8 +103,8 @@ public enum CrossEntropy {
             if wantInputGradient { acc.update(repeating: 0, count: n * dim) }
             var v0 = 0
             while v0 < vocab {
-                let width = min(chunk, vocab - v0)
-                BLAS.gemm(transB: true, m: n, n: width, k: dim, a: x, lda: dim, b: weight + v0 * dim, ldb: dim, c: logits, ldc: width)
+                let slice = v0..<min(vocab, v0 + chunk), width = slice.count
+                product(x, n, slice, logits)
                 Parallel.forEachChunk(n, minChunk: 8) { range in
                     for i in range {
                         let row = logits + i * width
@@ -90,9 +120,7 @@ public enum CrossEntropy {
                         }
                     }
                 }
-                if wantInputGradient {
-                    BLAS.gemm(m: n, n: dim, k: width, a: logits, lda: width, b: weight + v0 * dim, ldb: dim, beta: 1, c: acc, ldc: dim)
-                }
+                if wantInputGradient { accumulate(logits, n, slice, acc) }
                 v0 += width
             }
             for i in 0..<n {
@@ -100,10 +128,10 @@ public enum CrossEntropy {
                 lossSum += Double(lse - target[i])
                 guard let dHidden else { continue }
                 // dx = (softmax·W − W[label]) / normalizer = (acc / s − W[label]) / normalizer
+                weightRow(Int(labels[rowsHere[i]]), labelRow)
                 let out = dHidden.pointer + rowsHere[i] * dim, a = acc + i * dim
-                let w = weight + Int(labels[rowsHere[i]]) * dim
                 let inv = 1 / normalizer, norm = 1 / runSum[i]
-                for j in 0..<dim { out[j] = (a[j] * norm - w[j]) * inv }
+                for j in 0..<dim { out[j] = (a[j] * norm - labelRow[j]) * inv }
             }
             start += n
         }
