@@ -13,7 +13,7 @@ struct ScoreCommand: ParsableCommand {
     )
 
     @Option(help: "Hugging Face model folder or .gguf file.") var model: String
-    @Option(help: "Quantize the base's block projections at load: q8_0, q4_0, q4_k, nf4 or nf4-dq (NF4 with double quantization).") var quantize: String?
+    @Option(help: "Quantize the base's block projections at load: q8_0, q4_0, q4_k, nf4 or nf4-dq (NF4 with double quantization), or bf16 (mixed precision).") var quantize: String?
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @Option(help: "Comma-separated token ids (at least two).") var ids: String?
     @Option(help: "Text to score instead of --ids.") var text: String?

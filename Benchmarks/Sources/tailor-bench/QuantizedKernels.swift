@@ -5,15 +5,16 @@ import Tailor
 /// `dx += dy·W` (input gradient) — through the tile-by-tile dequantizing matmul, against the same
 /// products on the dense fp32 weight (sgemm) at the same shape.
 enum QuantizedKernels {
-    /// The formats `tailor train --quantize` makes (NF4 without double quantization).
-    static let formats: [BaseQuantization] = [.q8_0, .q4_0, .q4_K, .nf4]
+    /// The formats `tailor train --quantize` makes (NF4 without double quantization), and bf16
+    /// (AMX tiles where the CPU has them).
+    static let formats: [BaseQuantization] = [.q8_0, .q4_0, .q4_K, .nf4, .bf16]
 
     /// (rows, out, in) with a label: SmolLM-135M's gate/up and q/o, and down so that Q4_K (blocks
     /// of 256) is measured on a width it accepts (576 is not a multiple of 256).
     static let shapes = [(1024, 1536, 576, "gate/up"), (1024, 576, 576, "q/o"), (1024, 576, 1536, "down")]
 
     static func run(random: ([Int], Float) -> Tensor, timer: KernelTimer) throws {
-        print("quantized matmul (tile of \(quantizedTileRows) rows dequantized per sgemm); ratio = sgemm time / this time")
+        print("quantized matmul (tile of \(quantizedTileRows) rows dequantized per sgemm; bf16 on AMX: \(BF16MatMul.usesAMX)); ratio = sgemm time / this time")
         for (m, n, k, label) in shapes {
             let dense = random([n, k], 0.035)
             let x = random([m, k], 1), dy = random([m, n], 1)
