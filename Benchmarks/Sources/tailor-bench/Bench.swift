@@ -51,6 +51,8 @@ struct StepResult: Codable {
     var quantize: String
     var stepSeconds: [Double], medianStep: Double, tokensPerSecond: Double, gflops: Double, sgemmGFLOPs: Double?
     var peakRSSGiB: Double, loss: Float
+    /// Whether bf16 products ran on AMX tiles (nil in results from before the field existed).
+    var amx: Bool?
     /// tokens/s of the fastest timed step (load only ever adds time).
     var bestTokensPerSecond: Double { Double(batch * seq) / stepSeconds.min()! }
 
@@ -101,7 +103,8 @@ struct StepResult: Codable {
         return StepResult(shape: s.name, batch: batch, seq: seq, rank: rank, checkpointing: checkpointing, threads: BLAS.threads,
                           quantize: base?.rawValue ?? "f32",
                           stepSeconds: times, medianStep: median, tokensPerSecond: tokens / median,
-                          gflops: flops / median / 1e9, sgemmGFLOPs: peak, peakRSSGiB: PeakMemory.gibibytes, loss: loss)
+                          gflops: flops / median / 1e9, sgemmGFLOPs: peak, peakRSSGiB: PeakMemory.gibibytes, loss: loss,
+                          amx: BF16MatMul.usesAMX)
     }
 }
 

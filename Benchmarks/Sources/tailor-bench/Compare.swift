@@ -21,6 +21,7 @@ struct Compare: ParsableCommand {
     @Flag(help: "Skip the one-thread row.") var skipScaling = false
     @Flag(help: "Skip the long-sequence row.") var skipLong = false
     @Flag(help: "Skip the quantized-base rows (q8_0, q4_0).") var skipQuantized = false
+    @Flag(help: "Skip the bf16 (AMX) rows and the peer's bf16 runs.") var skipBF16 = false
 
     /// Quantized bases timed against the f32 rows (issue #5/#7: Q4 ≥ 0.9× the f32 tokens/s).
     static let quantizedBases = ["q8_0", "q4_0"]
@@ -36,6 +37,16 @@ struct Compare: ParsableCommand {
             let p = skipPeer ? nil : try peer(python: python, script: script, checkpointing: ck != "none")
             report(t, p)
             rows.append(("checkpointing \(ck)", t, p))
+        }
+        // The mixed-precision fast path against the peer in fp32 (the issue's baseline) and in bf16.
+        var bf16: [(String, StepResult, Peer?)] = []
+        if !skipBF16 {
+            for ck in ["none", "blocks"] {
+                let t = try tailor(ck, batch: batch, seq: seq, threads: threads, quantize: "bf16")
+                let p = skipPeer ? nil : try peer(python: python, script: script, checkpointing: ck != "none", dtype: "bfloat16")
+                report(t, p)
+                bf16.append(("checkpointing \(ck)", t, p))
+            }
         }
         // Tailor only: the same steps on a quantized base, per checkpointing mode.
         var quantized: [(base: String, none: StepResult, blocks: StepResult)] = []
@@ -69,6 +80,17 @@ struct Compare: ParsableCommand {
             print(String(format: "| %@ | %.1f | %@ | %@ | %.2f GiB | %@ | %@ |", name, t.bestTokensPerSecond,
                          p.map { String(format: "%.1f", $0.bestTokensPerSecond) } ?? "–", speed, t.peakRSSGiB,
                          p.map { String(format: "%.2f GiB", $0.peak_rss_mib / 1024) } ?? "–", rss))
+        }
+        if !bf16.isEmpty {
+            print("\n| \(shape), bf16 mixed precision (Tailor `--quantize bf16`: AMX tiles \(bf16[0].1.amx ?? false ? "on" : "off")), r 8, \(threads) threads, batch \(batch) × \(seq) | Tailor tokens/s | / PyTorch+PEFT fp32 (≥ 1.6) | PyTorch+PEFT bf16 tokens/s | / PyTorch+PEFT bf16 | Tailor peak RSS | PyTorch+PEFT bf16 peak RSS |")
+            print("|---|---|---|---|---|---|---|")
+            for ((name, t, p), (_, _, p32)) in zip(bf16, rows) {
+                print(String(format: "| %@ | %.1f | %@ | %@ | %@ | %.2f GiB | %@ |", name, t.bestTokensPerSecond,
+                             p32.map { String(format: "%.2f×", t.bestTokensPerSecond / $0.bestTokensPerSecond) } ?? "–",
+                             p.map { String(format: "%.1f", $0.bestTokensPerSecond) } ?? "–",
+                             p.map { String(format: "%.2f×", t.bestTokensPerSecond / $0.bestTokensPerSecond) } ?? "–", t.peakRSSGiB,
+                             p.map { String(format: "%.2f GiB", $0.peak_rss_mib / 1024) } ?? "–"))
+            }
         }
         let base = rows[0].1
         if !quantized.isEmpty { printQuantizedTable(f32: (rows[0].1, rows[1].1), quantized) }
@@ -128,8 +150,9 @@ struct Compare: ParsableCommand {
         return try JSONDecoder().decode(StepResult.self, from: Data(out.utf8))
     }
 
-    func peer(python: String, script: String, checkpointing: Bool) throws -> Peer {
-        var args = [script, "--shape", shape, "--batch", "\(batch)", "--seq", "\(seq)", "--steps", "\(steps)", "--threads", "\(threads)"]
+    func peer(python: String, script: String, checkpointing: Bool, dtype: String = "float32") throws -> Peer {
+        var args = [script, "--shape", shape, "--batch", "\(batch)", "--seq", "\(seq)", "--steps", "\(steps)", "--threads", "\(threads)",
+                    "--dtype", dtype]
         if checkpointing { args.append("--checkpointing") }
         let out = try Self.runProcess(python, args)
         return try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
