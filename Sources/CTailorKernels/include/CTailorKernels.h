@@ -33,4 +33,13 @@ void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint
 void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packed, int n, int packed_k, int kb0,
                      float *c, int ldc, int accumulate, int n0, int n1);
 
+/// 1 when the CPU and OS support AVX-512F (the elementwise kernels below need it).
+int tailor_avx512_available(void);
+
+/// h = silu(gate)·up over n elements (AVX-512F; call only when tailor_avx512_available()).
+void tailor_swiglu_forward(const float *gate, const float *up, float *h, long n);
+
+/// dgate += dh·up·silu'(gate), dup += dh·silu(gate) over n elements (AVX-512F).
+void tailor_swiglu_backward(const float *dh, const float *gate, const float *up, float *dgate, float *dup, long n);
+
 #endif

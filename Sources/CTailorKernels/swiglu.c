@@ -1,0 +1,76 @@
+#include "CTailorKernels.h"
+#include <cpuid.h>
+#include <immintrin.h>
+
+static int avx512_state = -1;
+
+int tailor_avx512_available(void) {
+    if (avx512_state >= 0) return avx512_state;
+    unsigned a, b, c, d;
+    int ok = 0;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 16) & 1)) {  // AVX512F
+        // The OS must save the AVX-512 state: XCR0 bits 1, 2, 5, 6, 7.
+        unsigned a1, b1, c1, d1;
+        if (__get_cpuid(1, &a1, &b1, &c1, &d1) && ((c1 >> 27) & 1)) {  // OSXSAVE
+            unsigned lo, hi;
+            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+            ok = (lo & 0xE6) == 0xE6;
+        }
+    }
+    avx512_state = ok;
+    return ok;
+}
+
+// e^x, Cephes' expf in 16 lanes: the same range reduction and polynomial as FastMath.exp (with
+// fused multiply-adds, so results may differ from it in the last bit).
+__attribute__((target("avx512f")))
+static inline __m512 exp16(__m512 x) {
+    const __m512 hi = _mm512_set1_ps(88.72283f), lo = _mm512_set1_ps(-87.33654f);
+    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 e = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    __m512 y = _mm512_scalef_ps(e, n);
+    y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), y, _mm512_setzero_ps());
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), y, _mm512_set1_ps(__builtin_inff()));
+}
+
+__attribute__((target("avx512f")))
+static inline __m512 sigmoid16(__m512 g) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+}
+
+__attribute__((target("avx512f")))
+void tailor_swiglu_forward(const float *gate, const float *up, float *h, long n) {
+    long i = 0;
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 g = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i);
+        _mm512_mask_storeu_ps(h + i, m, _mm512_mul_ps(_mm512_mul_ps(g, sigmoid16(g)), u));
+    }
+}
+
+__attribute__((target("avx512f")))
+void tailor_swiglu_backward(const float *dh, const float *gate, const float *up, float *dgate, float *dup, long n) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    for (long i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 g = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i), d = _mm512_maskz_loadu_ps(m, dh + i);
+        __m512 s = sigmoid16(g);
+        __m512 gs = _mm512_mul_ps(g, s);
+        // dUp += d·g·σ;  dGate += d·up·σ·(1 + g·(1 − σ))
+        __m512 du = _mm512_fmadd_ps(d, gs, _mm512_maskz_loadu_ps(m, dup + i));
+        __m512 deriv = _mm512_mul_ps(s, _mm512_fmadd_ps(g, _mm512_sub_ps(one, s), one));
+        __m512 dg = _mm512_fmadd_ps(_mm512_mul_ps(d, u), deriv, _mm512_maskz_loadu_ps(m, dgate + i));
+        _mm512_mask_storeu_ps(dup + i, m, du);
+        _mm512_mask_storeu_ps(dgate + i, m, dg);
+    }
+}
