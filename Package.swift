@@ -55,7 +55,7 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .target(name: "TailorTestSupport", dependencies: ["TailorTensor", "TailorTape", "TailorModels"], path: "Tests/TailorTestSupport"),
+        .target(name: "TailorTestSupport", dependencies: ["TailorTensor", "TailorTape", "TailorModels", "TailorData"], path: "Tests/TailorTestSupport"),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorQuantTests", dependencies: ["TailorQuant", "TailorTape", "TailorTestSupport"]),
         .testTarget(name: "TailorTapeTests", dependencies: ["TailorTape", "TailorTestSupport"]),

@@ -9,9 +9,10 @@ import TailorTensor
 /// - Byte-level BPE (GPT-2, Llama 3, Qwen2) → `tokenizer.ggml.model = "gpt2"` with the real merges
 ///   and a `tokenizer.ggml.pre` chosen from the pre-tokenizer's regex (`gpt-2`, `llama-bpe`, `qwen2`);
 ///   an unknown regex is refused, since llama.cpp rejects unknown `pre` values.
-/// - SentencePiece-style BPE with byte fallback (Llama 2, Mistral) → `"llama"`, with
-///   score = −(rank of the merge producing the token), which is SentencePiece's own score for a
-///   BPE model; byte tokens `<0xNN>` get type BYTE.
+/// - SentencePiece-style BPE with byte fallback (Llama 2, Mistral) → `"llama"` with scores and
+///   token types: from `tokenizer.model` when present (the converter's tokens, scores and types
+///   exactly), else score = −(rank of the merge producing the token) and BYTE for `<0xNN>`
+///   (see `sentencePieceEntries`).
 ///
 /// Token ids missing from the tokenizer up to the model's vocabulary size become `[PAD{i}]`
 /// (type UNUSED). Special-token ids, `add_bos_token` / `add_eos_token` and the chat template are
@@ -32,9 +33,12 @@ public enum GGUFVocabulary {
         }
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let model = root["model"] as? [String: Any] else { throw TailorError("\(path): not a tokenizer.json object with a \"model\"") }
-        guard model["type"] as? String == "BPE", let vocab = model["vocab"] as? [String: Int] else {
+        guard model["type"] as? String == "BPE" else {
             throw TailorError("\(path): model type \(model["type"] ?? "?") is not supported for GGUF export (only BPE)")
         }
+        // Tokens come from Tailor's reader: JSONSerialization's dictionaries merge canonically equivalent
+        // keys, which would drop one of two real tokens such as "▁Å" (U+212B) and "▁Å" (A + U+030A).
+        let tokenizer = try Tokenizer(contentsOf: url)
         let merges: [String] = ((model["merges"] as? [Any]) ?? []).compactMap {
             if let s = $0 as? String { return s }
             if let pair = $0 as? [String], pair.count == 2 { return pair[0] + " " + pair[1] }
@@ -49,7 +53,7 @@ public enum GGUFVocabulary {
             }
             tokens[id] = token; types[id] = type
         }
-        for (token, id) in vocab { try put(token, id, 1) }
+        for (id, token) in tokenizer.modelTokens.enumerated() { if let token { try put(token, id, 1) } }
         for a in added {
             guard let id = a["id"] as? Int, let content = a["content"] as? String else { continue }
             try put(content, id, (a["special"] as? Bool ?? false) ? 3 : 4)
@@ -64,23 +68,18 @@ public enum GGUFVocabulary {
         } else if model["byte_fallback"] as? Bool == true {
             meta.append(("tokenizer.ggml.model", .string("llama")))
             meta.append(("tokenizer.ggml.pre", .string("default")))
-            var s = [Float](repeating: 0, count: vocabularySize)
-            for (rank, m) in merges.enumerated() {
-                if let id = vocab[m.replacingOccurrences(of: " ", with: "")], s[id] == 0 { s[id] = -Float(rank) }
-            }
-            scores = s
-            for (token, id) in vocab where token.count == 6 && token.hasPrefix("<0x") && token.hasSuffix(">") { types[id] = 6 }
-            if let unk = model["unk_token"] as? String, let id = vocab[unk] { types[id] = 2 }
+            scores = try sentencePieceEntries(folder: folder, modelTokens: tokenizer.modelTokens, merges: merges, added: added,
+                                              unknown: model["unk_token"] as? String, tokens: &tokens, types: &types)
             meta.append(("tokenizer.ggml.add_space_prefix", .bool(addsSpacePrefix(root))))
         } else {
             throw TailorError("\(path): a BPE tokenizer that is neither byte-level nor byte-fallback (SentencePiece-style) cannot be written to GGUF")
         }
-        var seen = Set<String>()
+        var seen = Set<[UInt8]>()  // bytes: canonically equivalent tokens are distinct tokens
         let strings = tokens.enumerated().map { (i, t) -> String in
             var s = t ?? "[PAD\(i)]"
             if t == nil { types[i] = 5 }
-            if s.isEmpty || seen.contains(s) { s = "[PAD\(i)]"; types[i] = 5 }
-            seen.insert(s)
+            if s.isEmpty || seen.contains(Array(s.utf8)) { s = "[PAD\(i)]"; types[i] = 5 }
+            seen.insert(Array(s.utf8))
             return s
         }
         meta.append(("tokenizer.ggml.tokens", .array(elementType: 8, strings.map { .string($0) })))
@@ -89,7 +88,6 @@ public enum GGUFVocabulary {
         if byteLevel { meta.append(("tokenizer.ggml.merges", .array(elementType: 8, merges.map { .string($0) }))) }
 
         let config = try TokenizerConfig(contentsOf: folder.appendingPathComponent("tokenizer_config.json"))
-        let tokenizer = try Tokenizer(contentsOf: url)
         func id(_ s: String?) -> Int? { s.flatMap { tokenizer.id(for: $0) } }
         let bos = id(config.bosToken) ?? tokenizer.bosTokenID ?? bosTokenId
         let eos = id(config.eosToken) ?? eosTokenIds.first
@@ -102,6 +100,63 @@ public enum GGUFVocabulary {
             meta.append(("tokenizer.chat_template", .string(template.source)))
         }
         return meta
+    }
+
+    /// Scores, token texts and types of a `llama` vocabulary, as convert_hf_to_gguf.py writes them:
+    /// SentencePiece's own pieces, scores and types from `tokenizer.model` when it is present and agrees
+    /// with `tokenizer.json` (user-defined pieces become NORMAL, as there); otherwise score = −(rank of the
+    /// first merge making the token), which orders merges the same way, and `<0xNN>` tokens get type BYTE.
+    /// Then added tokens: special (or special-looking) → CONTROL, others USER_DEFINED with "▁" written as
+    /// a space; both score −1000. Ids with no token: score −10000 (filled in as `[PAD{i}]`, UNUSED, later).
+    static func sentencePieceEntries(folder: URL, modelTokens: [String?], merges: [String], added: [[String: Any]], unknown: String?,
+                                     tokens: inout [String?], types: inout [Int32]) throws -> [Float] {
+        let n = tokens.count
+        var scores = [Float](repeating: -10000, count: n)
+        let addedIDs = Set(added.compactMap { $0["id"] as? Int })
+        var vocab: [[UInt8]: Int] = [:]
+        for (id, t) in modelTokens.enumerated() { if let t { vocab[Array(t.utf8)] = id } }
+        let spmURL = folder.appendingPathComponent("tokenizer.model")
+        var pieces: [SentencePieceModel.Piece]? = nil
+        if FileManager.default.fileExists(atPath: spmURL.path) {
+            let p = try SentencePieceModel(contentsOf: spmURL).pieces
+            // A stale tokenizer.model (ids that tokenizer.json has differently) would give wrong scores: not used then.
+            let agrees = p.count <= n && modelTokens.enumerated().allSatisfy { id, token in
+                guard let token, !addedIDs.contains(id) else { return true }
+                return id < p.count && Array(p[id].text.utf8) == Array(token.utf8)
+            }
+            if agrees { pieces = p }
+        }
+        if let pieces {
+            for (id, p) in pieces.enumerated() {
+                tokens[id] = p.text; scores[id] = p.score
+                types[id] = p.type == .userDefined ? 1 : Int32(p.type.rawValue)
+            }
+        } else {
+            for id in vocab.values { scores[id] = 0 }
+            var scored = Set<Int>()
+            for (rank, m) in merges.enumerated() {
+                let joined = Array(String(String.UnicodeScalarView(m.unicodeScalars.filter { $0 != " " })).utf8)
+                if let id = vocab[joined], scored.insert(id).inserted { scores[id] = -Float(rank) }
+            }
+            for (token, id) in vocab where token.count == 6 && token.starts(with: Array("<0x".utf8)) && token.last == UInt8(ascii: ">") {
+                types[id] = 6
+            }
+            if let unknown, let id = vocab[Array(unknown.utf8)] { types[id] = 2 }
+        }
+        for a in added {
+            guard let id = a["id"] as? Int, id >= 0, id < n, let content = a["content"] as? String else { continue }
+            let control = a["special"] as? Bool == true || looksSpecial(content)
+            tokens[id] = control ? content : content.replacingOccurrences(of: "\u{2581}", with: " ")
+            types[id] = control ? 3 : 4
+            scores[id] = -1000
+        }
+        return scores
+    }
+
+    /// convert_hf_to_gguf.py's `does_token_look_special`: added tokens some models forget to mark special.
+    static func looksSpecial(_ t: String) -> Bool {
+        ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].contains(t) || (t.hasPrefix("<|") && t.hasSuffix("|>"))
+            || (t.hasPrefix("<｜") && t.hasSuffix("｜>")) || (t.hasPrefix("<unused") && t.hasSuffix(">"))
     }
 
     /// Whether a pre-tokenizer (or one inside a Sequence) has this type.

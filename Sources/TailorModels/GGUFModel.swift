@@ -119,6 +119,15 @@ public enum GGUFModel {
 
     /// The tokenizer from `tokenizer.ggml.*`, or nil when the file has none.
     public static func tokenizer(_ f: GGUFFile) throws -> Tokenizer? {
+        try tokenizer(metadata: f.metadata, source: f.path)
+    }
+
+    /// The tokenizer from `tokenizer.ggml.*` metadata values, or nil when there are none.
+    /// - Parameters:
+    ///   - metadata: GGUF metadata by key (a file's, or what an exporter is about to write).
+    ///   - source: The file's path, for errors.
+    public static func tokenizer(metadata: [String: GGUFValue], source: String) throws -> Tokenizer? {
+        let f = (metadata: metadata, path: source)
         guard let model = f.metadata["tokenizer.ggml.model"]?.string else { return nil }
         func strings(_ key: String) throws -> [String]? {
             guard let v = f.metadata[key] else { return nil }
@@ -138,7 +147,8 @@ public enum GGUFModel {
             model: model, pre: f.metadata["tokenizer.ggml.pre"]?.string, tokens: tokens, scores: scores, types: types,
             merges: try strings("tokenizer.ggml.merges"), bosID: f.metadata["tokenizer.ggml.bos_token_id"]?.integer,
             eosID: f.metadata["tokenizer.ggml.eos_token_id"]?.integer, unknownID: f.metadata["tokenizer.ggml.unknown_token_id"]?.integer,
-            addBOS: f.metadata["tokenizer.ggml.add_bos_token"]?.bool, addEOS: f.metadata["tokenizer.ggml.add_eos_token"]?.bool)
+            addBOS: f.metadata["tokenizer.ggml.add_bos_token"]?.bool, addEOS: f.metadata["tokenizer.ggml.add_eos_token"]?.bool,
+            addSpacePrefix: f.metadata["tokenizer.ggml.add_space_prefix"]?.bool)
         return try Tokenizer(gguf: vocab, source: f.path)
     }
 

@@ -1,25 +1,39 @@
 """Interop check for Tailor's exports (optional; not run by CI).
 
-    .venv/bin/python Tests/Fixtures/check_export.py TAILOR_BIN MODEL_DIR ADAPTER_DIR WORK_DIR
+    .venv/bin/python Tests/Fixtures/check_export.py TAILOR_BIN MODEL_DIR ADAPTER_DIR WORK_DIR [TEXTS_JSON]
 
 1. `tailor merge` → HF folder: transformers loads it; logits vs PEFT merge_and_unload (float32).
 2. `tailor merge` → f32 GGUF: llama.cpp (llama-cpp-python) log-probs vs the PEFT-merged model.
 3. `tailor export-adapter` → llama.cpp `--lora` on the f32 base GGUF vs the merged GGUF.
 4. q8_0 vs f32 GGUF perplexity in llama.cpp.
-Steps 2–4 are skipped (reported) when llama_cpp cannot be imported. Exit 1 on any failure.
+5. With TEXTS_JSON (a JSON object whose "texts" are strings, e.g. spm/expected.json): llama.cpp's tokenize() of
+   the f32 merged GGUF equals `tokenizers` on MODEL_DIR/tokenizer.json for those texts and every line of
+   tokenizers/corpus.jsonl, and steps 1–4 score the texts' ids instead of random ids.
+Steps 2–5 are skipped (reported) when llama_cpp cannot be imported. Exit 1 on any failure.
 """
-import subprocess, sys, os, math
+import subprocess, sys, os, math, json
 import numpy as np, torch
 from transformers import AutoModelForCausalLM
 from peft import PeftModel
 
 tailor, model_dir, adapter_dir, work = sys.argv[1:5]
+texts_json = sys.argv[5] if len(sys.argv) > 5 else None
 os.makedirs(work, exist_ok=True)
 def run(*a):
     subprocess.run([tailor, *a], check=True, stdout=subprocess.DEVNULL)
 failures = []
 torch.manual_seed(0)
-ids = torch.randint(0, 128, (1, 24))
+if texts_json:
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    texts = json.load(open(texts_json, encoding="utf-8"))["texts"]
+    corpus_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tokenizers", "corpus.jsonl")
+    corpus = [json.loads(l) for l in open(corpus_path, encoding="utf-8")]
+    ref_ids = [tok.encode(t).ids for t in texts + corpus]
+    # The texts' ids (one leading BOS), 48 tokens: a natural sequence instead of random ids.
+    ids = torch.tensor([(ref_ids[0][:1] + [i for r in ref_ids[: len(texts)] for i in r[1:]])[:48]])
+else:
+    ids = torch.randint(0, 128, (1, 24))
 
 base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
 ref = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload().eval()
@@ -69,6 +83,15 @@ if llama_cpp:
     base_gguf = os.path.join(work, "base-f32.gguf"); ad = os.path.join(work, "adapter.gguf")
     run("merge", "--model", model_dir, "--output", base_gguf)
     run("export-adapter", "--model", model_dir, "--adapter", adapter_dir, "--output", ad)
+    if texts_json:
+        llm = llama_cpp.Llama(model_path=os.path.join(work, "merged-f32.gguf"), vocab_only=True, verbose=False)
+        stderr = os.dup(2); os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # silence "starts with 2 BOS tokens"
+        got = [llm.tokenize(t.encode("utf-8"), add_bos=True, special=True) for t in texts + corpus]
+        os.dup2(stderr, 2)
+        bad = [t for t, a, b in zip(texts + corpus, got, ref_ids) if a != b]
+        print(f"llama.cpp tokenize() of Tailor's GGUF: {len(got) - len(bad)} of {len(got)} texts give the tokenizers ids "
+              f"({len(texts)} fixture texts + {len(corpus)} corpus lines){'; first differing: ' + repr(bad[0]) if bad else ''}")
+        if bad: failures.append("tokenization")
     d1 = (out["f32"] - ref_lp).abs().max().item()
     d2 = (lp(base_gguf, ad) - out["f32"]).abs().max().item()
     print(f"llama.cpp f32 merged GGUF: max |Δ logprob| vs PEFT merge = {d1:.3g}")

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TailorModels
+import TailorQuant
 import TailorTestSupport
 
 @Suite struct ExportCommandTests {
@@ -69,4 +71,22 @@ import TailorTestSupport
         "PARAMETER stop \"<|im_start|>\"",
         "PARAMETER stop \"<|im_end|>\"",
     ]
+
+    /// `tailor merge` of the SentencePiece fixture, from its HF folder and from llama.cpp's converter
+    /// GGUF: the GGUF written carries the `llama` vocabulary, tokenizes every fixture text and corpus
+    /// line like the reference, and scores like PEFT's merge_and_unload within 1e-4.
+    @Test(arguments: ["spm/model", "spm/llama-spm-f16.gguf"])
+    func mergeSentencePieceModel(source: String) throws {
+        let folder = temporaryFolder("tailor-spm-merge")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("merged.gguf")
+        let r = try runTailor(["merge", "--model", fixture(source).path, "--adapter", SPMFixture.adapter.path, "--output", out.path])
+        #expect(r.status == 0 && r.stdout.contains("parity (f32)"), "\(r.stderr)")
+        let file = try GGUFFile(path: out.path)
+        #expect(file.metadata["tokenizer.ggml.model"] == .string("llama") && file.metadata["tokenizer.ggml.scores"]?.array?.count == 768)
+        let bad = SPMFixture.mismatches(try #require(try GGUFModel.tokenizer(file)))
+        #expect(bad.isEmpty, "\(bad.count) mismatches:\n\(bad.prefix(12).joined(separator: "\n"))")
+        let e = SPMFixture.expected
+        expectClose(try GGUFModel.load(file).logProbabilities(e.scoreIDs), e.logprobsMerged, atol: 1e-4, "\(source) merged log-probabilities")
+    }
 }

@@ -29,4 +29,18 @@ import TailorTestSupport
         try p.run(); p.waitUntilExit()
         #expect(p.terminationStatus == 0)
     }
+
+    /// The SentencePiece fixture (check_export.py with TEXTS_JSON): llama.cpp's tokenize() of Tailor's
+    /// GGUF equals `tokenizers` on the fixture texts and the whole corpus; scores as above.
+    @Test(.enabled(if: python != nil))
+    func interopSentencePiece() throws {
+        let work = temporaryFolder("tailor-interop-spm")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.python!)
+        p.arguments = [fixture("check_export.py").path, try tailorExecutable().path, SPMFixture.model.path, SPMFixture.adapter.path,
+                       work.path, fixture("spm/expected.json").path]
+        try p.run(); p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
 }

@@ -221,6 +221,10 @@ public struct Tokenizer: Sendable {
         return model.idToToken[id]
     }
 
+    /// The model vocabulary by id, without added tokens (nil for ids it skips). Exact strings: use these,
+    /// not a `[String: Int]`, which would merge canonically equivalent tokens (`Å` U+00C5 and U+212B).
+    public var modelTokens: [String?] { model.idToToken }
+
     /// One more than the largest id of the model vocabulary and the added tokens.
     ///
     /// The embedding of a model may have more rows than this (Qwen2 pads to 151936).
