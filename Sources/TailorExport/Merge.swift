@@ -82,6 +82,22 @@ public enum Merge {
         return out
     }
 
+    /// Loads the base of a merge: a Hugging Face folder, or a `.gguf` file through
+    /// ``GGUFModel/load(_:)`` (returned too: its tokenizer metadata and configuration go into the
+    /// export). A GGUF tensor the model does not use is refused, naming it: the merge would drop it.
+    public static func loadBase(_ url: URL) throws -> (model: LlamaModel, gguf: GGUFFile?) {
+        guard url.pathExtension.lowercased() == "gguf" else { return (try LlamaModel(folder: url), nil) }
+        let f = try GGUFFile(path: url.path)
+        let model = try GGUFModel.load(f)
+        let used = Set(tensors(of: model).compactMap { GGUFNames.gguf($0.name) } + ["rope_freqs.weight"])
+        let extra = f.tensors.map(\.name).filter { !used.contains($0) }
+        guard extra.isEmpty else {
+            let more = extra.count > 1 ? " (and \(extra.count - 1) more)" : ""
+            throw TailorError("\(url.path): tensor \(extra[0])\(more) is not part of the \(model.configuration.modelType) model it describes; a merge would drop it (and llama.cpp rejects extra tensors)")
+        }
+        return (model, f)
+    }
+
     /// Folds every adapter into its layer's weight in place and removes the adapters.
     /// Quantized base matrices become dense fp32 parameters.
     public static func mergeInPlace(_ model: LlamaModel) throws {
