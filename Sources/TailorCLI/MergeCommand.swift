@@ -9,8 +9,8 @@ struct MergeCommand: ParsableCommand {
         discussion: """
             W' = W + scale·B·A in fp32 (scale = alpha/r, alpha/√r with rsLoRA, after rank/alpha patterns). \
             --output ending in .gguf writes a GGUF in --type (f32 f16 bf16 q8_0 q4_0 q4_k q6_k); any other path \
-            writes a Hugging Face folder (f32, f16 or bf16). --model may also be a GGUF file (dequantized, \
-            merged, re-quantized). After writing, the file is read back and compared with the model on fixed \
+            writes a Hugging Face folder (f32, f16 or bf16). --model may also be a GGUF file, kept memory-mapped: \
+            each tensor is dequantized, merged, re-quantized and written before the next. After writing, the file is read back and compared with the model on fixed \
             prompts (max |Δ logprob|, mean KL, greedy agreement); beyond the type's tolerance the command fails.
             """
     )

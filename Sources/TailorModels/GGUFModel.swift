@@ -110,7 +110,11 @@ public enum GGUFModel {
     /// Loads the model. Quantized block weights (Q8_0, Q4_K, …) stay quantized and memory-mapped;
     /// so do a quantized token embedding (looked up row by row) and output head (multiplied tile by
     /// tile). F32/F16/BF16 tensors and the norms are read as fp32.
-    public static func load(_ f: GGUFFile) throws -> LlamaModel {
+    ///
+    /// - Parameter mapDenseMatrices: also leave F32/F16/BF16 matrices (projections, embedding, head)
+    ///   in the mapped file as frozen weights, so only norms and biases are copied into memory. For
+    ///   merging and export, which read each weight once; such a base cannot be fully fine-tuned.
+    public static func load(_ f: GGUFFile, mapDenseMatrices: Bool = false) throws -> LlamaModel {
         let c = try configuration(f)
         if f.contains("rope_freqs.weight") {
             // The llama3 scaling comes from the tailor.rope.llama3.* keys; the tensor llama.cpp uses must agree.
@@ -143,7 +147,7 @@ public enum GGUFModel {
         }
         let quantized: (String, [Int]) throws -> (any LinearWeight)? = { hf, shape in
             let i = try info(hf, shape)
-            guard ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
+            guard mapDenseMatrices || ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
             return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i),
                                        owner: f, rowOrder: order(hf, rows: shape[0]))
         }
