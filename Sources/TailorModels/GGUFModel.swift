@@ -33,7 +33,7 @@ public enum GGUFModel {
     /// decodes, and what a Hugging Face folder exported from the GGUF carries.
     ///
     /// `rope_freqs.weight` (llama.cpp's form of Llama 3.1 RoPE scaling) is accepted only with the
-    /// `tailor.rope.llama3.*` keys Tailor's exporter writes beside it; ``load(_:)`` checks that the
+    /// `tailor.rope.llama3.*` keys Tailor's exporter writes beside it; ``load(_:mapDenseMatrices:)`` checks that the
     /// tensor agrees with them.
     public static func configurationObject(_ f: GGUFFile) throws -> [String: Any] {
         guard let arch = f.metadata["general.architecture"]?.string else { throw TailorError("\(f.path): missing metadata key general.architecture") }

@@ -19,7 +19,7 @@ import TailorTestSupport
 ///
 /// From a GGUF base the measure starts before the base is loaded and ends after the export is read
 /// back for the parity proof, as `tailor merge` runs: base and export stay in their mapped files, so
-/// the whole run grows by 6–7 MiB. Copying F32/F16/BF16 matrices into memory instead (the training
+/// the whole run grows by 5–7 MiB. Copying F32/F16/BF16 matrices into memory instead (the training
 /// loader's default) grows it by 85 MiB from an f32 base, and by 78 MiB from a q8_0 base when the
 /// f32 export is read back for the proof; both fail. (2) is a process-wide figure, so the suite is
 /// serialized: its cases never measure each other.
