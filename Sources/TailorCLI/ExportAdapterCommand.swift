@@ -13,7 +13,7 @@ struct ExportAdapterCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Base model: a Hugging Face folder or a GGUF file (quantized weights stay quantized).") var model: String
+    @Option(help: "Base model: a Hugging Face folder or a GGUF file (kept memory-mapped, quantized weights stay quantized).") var model: String
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String
     @Option(help: "Output .gguf file.") var output: String
     @Flag(help: "Also write an Ollama Modelfile beside the adapter (needs --from).") var modelfile = false
@@ -28,7 +28,7 @@ struct ExportAdapterCommand: ParsableCommand {
             if from != nil, !modelfile { throw TailorError("--from is only used with --modelfile") }
             let adapterURL = URL(fileURLWithPath: adapter), source = URL(fileURLWithPath: model)
             try AdapterGGUFExport.checkRepresentable(adapterFolder: adapterURL)
-            let m = source.pathExtension.lowercased() == "gguf" ? try GGUFModel.load(GGUFFile(path: source.path)) : try LlamaModel(folder: source)
+            let m = source.pathExtension.lowercased() == "gguf" ? try GGUFModel.load(GGUFFile(path: source.path), mapDenseMatrices: true) : try LlamaModel(folder: source)
             let config = try PEFTAdapter.load(folder: adapterURL, into: m)
             let c = m.configuration
             let prompts = ParityProof.prompts(vocabularySize: c.vocabularySize, maxLength: min(24, max(2, c.slidingWindow ?? 24)))

@@ -9,8 +9,8 @@ struct MergeCommand: ParsableCommand {
         discussion: """
             W' = W + scale·B·A in fp32 (scale = alpha/r, alpha/√r with rsLoRA, after rank/alpha patterns). \
             --output ending in .gguf writes a GGUF in --type (f32 f16 bf16 q8_0 q4_0 q4_k q6_k); any other path \
-            writes a Hugging Face folder (f32, f16 or bf16). --model may also be a GGUF file (dequantized, \
-            merged, re-quantized). After writing, the file is read back and compared with the model on fixed \
+            writes a Hugging Face folder (f32, f16 or bf16). --model may also be a GGUF file, kept memory-mapped: \
+            each tensor is dequantized, merged, re-quantized and written before the next. After writing, the file is read back and compared with the model on fixed \
             prompts (max |Δ logprob|, mean KL, greedy agreement); beyond the type's tolerance the command fails.
             """
     )
@@ -41,7 +41,7 @@ struct MergeCommand: ParsableCommand {
                 print("wrote \(mf.path)" + (family.map { " (template: \($0.rawValue))" } ?? " (no TEMPLATE: chat template missing or not recognised)"))
             }
             guard let proof else { print("parity proof skipped (--no-verify)"); return }
-            let got = gguf ? try GGUFModelReader.load(path: out.path).model : try LlamaModel(folder: out)
+            let got = try Merge.loadBase(out).model
             let result = try proof.compare(got)
             let tol = ParityProof.tolerance(t)
             print("parity (\(t)): \(result)  [tolerance: max Δ \(tol.maxDelta), mean KL \(tol.meanKL)]")
@@ -55,9 +55,7 @@ struct MergeCommand: ParsableCommand {
     /// Loads, computes the reference, writes; the model is released on return.
     func export(to out: URL, gguf: Bool, target: GGMLType) throws -> ParityProof? {
         let source = URL(fileURLWithPath: model)
-        let fromGGUF = source.pathExtension.lowercased() == "gguf"
-        let base: LlamaModel, sourceFile: GGUFFile?
-        if fromGGUF { (base, sourceFile) = try GGUFModelReader.load(path: source.path) } else { base = try LlamaModel(folder: source); sourceFile = nil }
+        let (base, sourceFile) = try Merge.loadBase(source)
         if let adapter { try PEFTAdapter.load(folder: URL(fileURLWithPath: adapter), into: base) }
         let c = base.configuration
         var proof: ParityProof?
@@ -88,9 +86,9 @@ struct MergeCommand: ParsableCommand {
             }
             if target != .f32 { print(String(format: "largest relative re-quantization error %.3g", worst)) }
         } else {
-            let config = fromGGUF ? try GGUFModelReader.configObject(sourceFile!) : try HFFolderExport.readConfig(folder: source)
+            let config = try sourceFile.map(GGUFModel.configurationObject) ?? HFFolderExport.readConfig(folder: source)
             let dtype: SafetensorsDType = target == .f16 ? .f16 : target == .bf16 ? .bf16 : .f32
-            let shards = try HFFolderExport.write(tensors, config: config, companionSource: fromGGUF ? nil : source, dtype: dtype, to: out)
+            let shards = try HFFolderExport.write(tensors, config: config, companionSource: sourceFile == nil ? source : nil, dtype: dtype, to: out)
             print("wrote \(shards.count) safetensors file(s), \(shards.reduce(0) { $0 + $1.bytes }) bytes of \(dtype.rawValue) weights")
         }
         return proof

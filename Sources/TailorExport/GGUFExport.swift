@@ -89,15 +89,6 @@ public enum GGUFExport {
         return m
     }
 
-    /// `rope_freqs.weight` for llama3 RoPE: per frequency, the divisor of the base frequency
-    /// (`conversion/llama.py`, `generate_extra_tensors`).
-    public static func ropeFrequencyFactors(_ c: ModelConfiguration) -> [Float]? {
-        guard case .llama3 = c.ropeScaling else { return nil }
-        let base = RoPE.inverseFrequencies(headDim: c.headDim, theta: c.ropeTheta, scaling: .none)
-        let scaled = RoPE.inverseFrequencies(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling)
-        return zip(base, scaled).map { $0 / $1 }
-    }
-
     /// Writes `tensors` (Hugging Face names; see ``Merge/tensors(of:)``) as a GGUF model.
     /// - Parameters:
     ///   - metadata: model and tokenizer metadata, in order.
@@ -120,7 +111,7 @@ public enum GGUFExport {
         for (k, v) in metadata { writer.set(k, v) }
         var reports: [TensorReport] = []
         let sink = ReportSink(report)
-        if let factors = ropeFrequencyFactors(c) {
+        if let factors = GGUFModel.ropeFrequencyFactors(c) {
             try writer.addTensor("rope_freqs.weight", Tensor(shape: [factors.count], values: factors), type: .f32)
         }
         for t in tensors {

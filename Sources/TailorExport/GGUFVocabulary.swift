@@ -53,13 +53,16 @@ public enum GGUFVocabulary {
             }
             tokens[id] = token; types[id] = type
         }
+        let preTokenizer = root["pre_tokenizer"] as? [String: Any]
+        let byteLevel = describes(preTokenizer, type: "ByteLevel")
         for (id, token) in tokenizer.modelTokens.enumerated() { if let token { try put(token, id, 1) } }
         for a in added {
             guard let id = a["id"] as? Int, let content = a["content"] as? String else { continue }
-            try put(content, id, (a["special"] as? Bool ?? false) ? 3 : 4)
+            // `tokenizers` finds a `normalized` added token in the normalized text (NFC for Qwen2), llama.cpp
+            // finds every added token in the raw text: write its normalized form (`token(for:)`) so both
+            // split it out of normalized text. (SentencePiece-style normalizers add "▁"; that path writes raw text.)
+            try put(byteLevel ? tokenizer.token(for: id) ?? content : content, id, (a["special"] as? Bool ?? false) ? 3 : 4)
         }
-        let preTokenizer = root["pre_tokenizer"] as? [String: Any]
-        let byteLevel = describes(preTokenizer, type: "ByteLevel")
         var meta: [(String, GGUFValue)] = []
         var scores: [Float]? = nil
         if byteLevel {

@@ -16,6 +16,12 @@ public struct MergedTensor {
     /// Computes the fp32 values (a fresh tensor for merged or dequantized weights; the model's
     /// own storage otherwise — do not modify it).
     public let produce: () -> Tensor
+
+    /// A tensor whose values `produce` computes when the exporter reaches it (so a caller can
+    /// stream weights that never exist together, e.g. read from another file one at a time).
+    public init(name: String, shape: [Int], isMerged: Bool, produce: @escaping () -> Tensor) {
+        self.name = name; self.shape = shape; self.isMerged = isMerged; self.produce = produce
+    }
 }
 
 /// Folds LoRA adapters into base weights: `W' = W + scale · B · A`, in fp32, from the best
@@ -80,6 +86,25 @@ public enum Merge {
         out.append(plain(model.finalNorm))
         if model.outputHead !== model.embedding { out.append(table(model.outputHead)) }
         return out
+    }
+
+    /// Loads the base of a merge (or an export read back for its parity proof): a Hugging Face
+    /// folder (fp32 in memory), or a `.gguf` file through ``GGUFModel/load(_:mapDenseMatrices:)``
+    /// with every matrix — quantized, F32, F16 or BF16 — left in the memory-mapped file, so that
+    /// ``tensors(of:)`` dequantizes, merges and hands over one tensor at a time and the process never
+    /// holds the model in fp32. The GGUF is returned too (its tokenizer metadata and configuration go
+    /// into the export). A GGUF tensor the model does not use is refused, naming it: the merge would drop it.
+    public static func loadBase(_ url: URL) throws -> (model: LlamaModel, gguf: GGUFFile?) {
+        guard url.pathExtension.lowercased() == "gguf" else { return (try LlamaModel(folder: url), nil) }
+        let f = try GGUFFile(path: url.path)
+        let model = try GGUFModel.load(f, mapDenseMatrices: true)
+        let used = Set(tensors(of: model).compactMap { GGUFNames.gguf($0.name) } + ["rope_freqs.weight"])
+        let extra = f.tensors.map(\.name).filter { !used.contains($0) }
+        guard extra.isEmpty else {
+            let more = extra.count > 1 ? " (and \(extra.count - 1) more)" : ""
+            throw TailorError("\(url.path): tensor \(extra[0])\(more) is not part of the \(model.configuration.modelType) model it describes; a merge would drop it (and llama.cpp rejects extra tensors)")
+        }
+        return (model, f)
     }
 
     /// Folds every adapter into its layer's weight in place and removes the adapters.

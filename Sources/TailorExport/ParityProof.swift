@@ -7,8 +7,11 @@ import TailorTensor
 /// position's full next-token log-distribution, reported as the largest |Δ log p|, the mean
 /// KL(reference ‖ export) and how often the greedy (argmax) token agrees.
 ///
-/// The reference distributions are computed first and kept (they are small), so the caller can
-/// release the source model before loading the export: two full models never coexist.
+/// The reference distributions are computed first and kept (prompt positions × vocabulary floats,
+/// e.g. 48 × 32,000 × 4 bytes = 6 MiB), so the caller can release the source model before loading
+/// the export: two full models never coexist. The reference runs the source with its adapters active
+/// (nothing is merged in memory); with a memory-mapped GGUF on both sides
+/// (``Merge/loadBase(_:)``), the proof never holds the model in fp32.
 public struct ParityProof: Sendable {
     /// Log-softmax rows `[positions, vocab]` per prompt.
     public let reference: [[Float]]

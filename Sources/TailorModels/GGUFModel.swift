@@ -26,6 +26,16 @@ public enum GGUFModel {
 
     /// The model configuration from `{arch}.*` metadata.
     public static func configuration(_ f: GGUFFile) throws -> ModelConfiguration {
+        try ModelConfiguration(json: try JSONSerialization.data(withJSONObject: try configurationObject(f)), source: f.path)
+    }
+
+    /// The `config.json` object equivalent to a GGUF's `{arch}.*` metadata: what ``configuration(_:)``
+    /// decodes, and what a Hugging Face folder exported from the GGUF carries.
+    ///
+    /// `rope_freqs.weight` (llama.cpp's form of Llama 3.1 RoPE scaling) is accepted only with the
+    /// `tailor.rope.llama3.*` keys Tailor's exporter writes beside it; ``load(_:mapDenseMatrices:)`` checks that the
+    /// tensor agrees with them.
+    public static func configurationObject(_ f: GGUFFile) throws -> [String: Any] {
         guard let arch = f.metadata["general.architecture"]?.string else { throw TailorError("\(f.path): missing metadata key general.architecture") }
         guard ["llama", "qwen2"].contains(arch) else {
             throw TailorError("\(f.path): general.architecture \"\(arch)\" is not supported (supported: llama, qwen2)")
@@ -40,9 +50,6 @@ public enum GGUFModel {
             guard let d = v.number else { throw TailorError("\(f.path): \(arch).\(key) must be a number") }
             return d
         }
-        if f.contains("rope_freqs.weight") {
-            throw TailorError("\(f.path): rope_freqs.weight (Llama 3.1-style RoPE scaling) is not supported yet")
-        }
         let embd = try f.info("token_embd.weight")
         let hidden = try int("embedding_length"), heads = try int("attention.head_count")
         var cfg: [String: Any] = [
@@ -54,21 +61,40 @@ public enum GGUFModel {
             "rope_theta": try num("rope.freq_base") ?? 10000,
             "max_position_embeddings": try optInt("context_length") ?? 2048,
             "tie_word_embeddings": !f.contains("output.weight"),
+            "attention_bias": f.contains("blk.0.attn_q.bias"),  // Qwen2 always has them (the configuration ignores this)
             "mlp_bias": f.contains("blk.0.ffn_gate.bias"),
             "hidden_act": "silu",
         ]
-        if arch == "llama" { cfg["attention_bias"] = f.contains("blk.0.attn_q.bias") }
-        if let hd = try optInt("attention.key_length") { cfg["head_dim"] = hd }
+        // llama.cpp: key_length defaults to hidden / heads, and `llama` requires rope.dimension_count to equal it.
+        if let hd = try optInt("attention.key_length") ?? optInt("rope.dimension_count") { cfg["head_dim"] = hd }
         if let kind = f.metadata["\(arch).rope.scaling.type"]?.string, kind != "none" {
             guard kind == "linear", let factor = try num("rope.scaling.factor") else {
                 throw TailorError("\(f.path): \(arch).rope.scaling.type \"\(kind)\" is not supported (only linear)")
             }
             cfg["rope_scaling"] = ["rope_type": "linear", "factor": factor]
         }
+        if f.contains("rope_freqs.weight") {
+            let keys = ["factor", "low_freq_factor", "high_freq_factor", "original_context_length"]
+            let values = keys.compactMap { f.metadata["tailor.rope.llama3.\($0)"]?.number }
+            guard values.count == keys.count else {
+                throw TailorError("\(f.path): rope_freqs.weight (Llama 3.1-style RoPE scaling) is supported only with the tailor.rope.llama3.* keys Tailor writes beside it")
+            }
+            cfg["rope_scaling"] = ["rope_type": "llama3", "factor": values[0], "low_freq_factor": values[1],
+                                   "high_freq_factor": values[2], "original_max_position_embeddings": values[3]]
+        }
         if let b = f.metadata["tokenizer.ggml.bos_token_id"]?.integer { cfg["bos_token_id"] = b }
         if let e = f.metadata["tokenizer.ggml.eos_token_id"]?.integer { cfg["eos_token_id"] = e }
         if let p = f.metadata["tokenizer.ggml.padding_token_id"]?.integer { cfg["pad_token_id"] = p }
-        return try ModelConfiguration(json: try JSONSerialization.data(withJSONObject: cfg), source: f.path)
+        return cfg
+    }
+
+    /// `rope_freqs.weight` for llama3 RoPE, as llama.cpp reads it: per frequency, the divisor of the
+    /// base frequency (`conversion/llama.py`, `generate_extra_tensors`); nil for other RoPE kinds.
+    public static func ropeFrequencyFactors(_ c: ModelConfiguration) -> [Float]? {
+        guard case .llama3 = c.ropeScaling else { return nil }
+        let base = RoPE.inverseFrequencies(headDim: c.headDim, theta: c.ropeTheta, scaling: .none)
+        let scaled = RoPE.inverseFrequencies(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling)
+        return zip(base, scaled).map { $0 / $1 }
     }
 
     /// llama's converter interleaves the two RoPE halves of each head's q/k rows; this is the
@@ -84,8 +110,19 @@ public enum GGUFModel {
     /// Loads the model. Quantized block weights (Q8_0, Q4_K, …) stay quantized and memory-mapped;
     /// so do a quantized token embedding (looked up row by row) and output head (multiplied tile by
     /// tile). F32/F16/BF16 tensors and the norms are read as fp32.
-    public static func load(_ f: GGUFFile) throws -> LlamaModel {
+    ///
+    /// - Parameter mapDenseMatrices: also leave F32/F16/BF16 matrices (projections, embedding, head)
+    ///   in the mapped file as frozen weights, so only norms and biases are copied into memory. For
+    ///   merging and export, which read each weight once; such a base cannot be fully fine-tuned.
+    public static func load(_ f: GGUFFile, mapDenseMatrices: Bool = false) throws -> LlamaModel {
         let c = try configuration(f)
+        if f.contains("rope_freqs.weight") {
+            // The llama3 scaling comes from the tailor.rope.llama3.* keys; the tensor llama.cpp uses must agree.
+            let freqs = try f.floats("rope_freqs.weight"), want = ropeFrequencyFactors(c) ?? []
+            guard freqs.count == want.count, zip(freqs.array, want).allSatisfy({ abs($0 - $1) <= 1e-6 * max(1, abs($1)) }) else {
+                throw TailorError("\(f.path): rope_freqs.weight does not match its tailor.rope.llama3.* keys")
+            }
+        }
         let permute = c.modelType == "llama"
         func order(_ hf: String, rows: Int) -> [Int32]? {
             guard permute else { return nil }
@@ -110,7 +147,7 @@ public enum GGUFModel {
         }
         let quantized: (String, [Int]) throws -> (any LinearWeight)? = { hf, shape in
             let i = try info(hf, shape)
-            guard ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
+            guard mapDenseMatrices || ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
             return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i),
                                        owner: f, rowOrder: order(hf, rows: shape[0]))
         }

@@ -89,4 +89,27 @@ import TailorTestSupport
         let e = SPMFixture.expected
         expectClose(try GGUFModel.load(file).logProbabilities(e.scoreIDs), e.logprobsMerged, atol: 1e-4, "\(source) merged log-probabilities")
     }
+
+    /// `tailor merge` of the Qwen2 fixture (a Qwen2-style byte-level tokenizer, the vocabulary padded past it):
+    /// the GGUF says `gpt2` with pre `qwen2`, fills the padding with `[PAD{i}]`, and writes the added token
+    /// "café" (NFD in tokenizer.json, `normalized: true`) in its NFC form, since llama.cpp matches added
+    /// tokens in the raw text; its tokenizer gives the `tokenizers` ids of every fixture text, and the merged
+    /// model scores like PEFT's merge_and_unload within 1e-4 (the folder alone: like transformers).
+    @Test func mergeQwen2Model() throws {
+        let folder = temporaryFolder("tailor-qwen2-merge")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("merged.gguf")
+        let r = try runTailor(["merge", "--model", Qwen2Fixture.model.path, "--adapter", Qwen2Fixture.adapter.path, "--output", out.path])
+        #expect(r.status == 0 && r.stdout.contains("parity (f32)"), "\(r.stderr)")
+        let file = try GGUFFile(path: out.path)
+        #expect(file.metadata["tokenizer.ggml.model"] == .string("gpt2") && file.metadata["tokenizer.ggml.pre"] == .string("qwen2"))
+        let tokens = file.metadata["tokenizer.ggml.tokens"]?.array?.compactMap(\.string) ?? []
+        #expect(tokens.count == Qwen2Fixture.vocabularySize && tokens.last == "[PAD1663]")
+        #expect(tokens.count > 1605 && Array(tokens[1605].utf8) == Array("caf\u{E9}".utf8), "bytes of token 1605: \(Array(tokens.count > 1605 ? tokens[1605].utf8 : "".utf8))")
+        let e = Qwen2Fixture.expected
+        let tokenizer = try #require(try GGUFModel.tokenizer(file))
+        for (text, ids) in zip(e.texts, e.ids) { #expect(tokenizer.encode(text) == ids, "\(text.debugDescription)") }
+        expectClose(try GGUFModel.load(file).logProbabilities(e.scoreIDs), e.logprobsMerged, atol: 1e-4, "merged log-probabilities")
+        expectClose(try LlamaModel(folder: Qwen2Fixture.model).logProbabilities(e.scoreIDs), e.logprobsBase, atol: 1e-4, "base log-probabilities")
+    }
 }

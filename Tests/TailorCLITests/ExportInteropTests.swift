@@ -43,4 +43,18 @@ import TailorTestSupport
         try p.run(); p.waitUntilExit()
         #expect(p.terminationStatus == 0)
     }
+
+    /// The Qwen2 fixture (head_dim × heads = hidden, so llama.cpp's qwen2 runs it; pre `qwen2`, a padded
+    /// vocabulary, rsLoRA): check_export.py on random ids.
+    @Test(.enabled(if: python != nil))
+    func interopQwen2() throws {
+        let work = temporaryFolder("tailor-interop-qwen2")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.python!)
+        p.arguments = [fixture("check_export.py").path, try tailorExecutable().path, Qwen2Fixture.model.path,
+                       Qwen2Fixture.adapter.path, work.path]
+        try p.run(); p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
 }

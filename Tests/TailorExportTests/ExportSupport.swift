@@ -38,3 +38,17 @@ func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
 }
 
 func logits(_ model: LlamaModel, _ rows: [[Int]]) -> Tensor { model.logits(Batch(sequences: rows)) }
+
+/// The fixture model (no adapter) written by Tailor as a GGUF of `type` (with the tiny tokenizer).
+func baseGGUF(_ variant: String, type: String) throws -> URL {
+    let folder = try exportFixture(variant)
+    let m = try LlamaModel(folder: folder)
+    let c = m.configuration
+    let target = GGUFExport.types[type]!
+    let meta = GGUFExport.modelMetadata(c, architecture: try GGUFNames.architecture(modelType: c.modelType), name: variant,
+                                        fileType: GGUFExport.fileType(target))
+        + (try GGUFVocabulary.metadata(folder: folder, vocabularySize: c.vocabularySize, bosTokenId: c.bosTokenId, eosTokenIds: c.eosTokenIds))
+    let url = folder.appendingPathComponent("base-\(type).gguf")
+    try GGUFExport.write(Merge.tensors(of: m), configuration: c, metadata: meta, target: target, to: url)
+    return url
+}
