@@ -71,6 +71,15 @@ public enum BufferPool {
         munmap(p, size)
     }
 
+    /// Runs `body` with a scratch buffer of `count` elements from the pool: a kernel's per-call
+    /// temporary (a few MiB) then costs no page faults after the first step.
+    public static func withScratch<T, R>(_ count: Int, of type: T.Type, _ body: (UnsafeMutablePointer<T>) throws -> R) rethrows -> R {
+        let bytes = max(1, count * MemoryLayout<T>.stride)
+        let raw = acquire(bytes: bytes)
+        defer { release(raw, bytes: bytes) }
+        return try body(raw.bindMemory(to: T.self, capacity: count))
+    }
+
     /// Unmaps every idle buffer.
     public static func trim() {
         pthread_mutex_lock(mutex)

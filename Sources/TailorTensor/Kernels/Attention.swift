@@ -176,10 +176,9 @@ public enum Attention {
         let groups = s.batch * s.kvHeads
         let scratchCount = min(tile, s.seq) * s.seq
         func run(_ range: Range<Int>) {
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-            defer { a.deallocate(); b.deallocate() }
-            for g in range { body(g / s.kvHeads, g % s.kvHeads, (a, b)) }
+            BufferPool.withScratch(2 * scratchCount, of: Float.self) { a in  // two [tile, seq] score buffers
+                for g in range { body(g / s.kvHeads, g % s.kvHeads, (a, a + scratchCount)) }
+            }
         }
         if groups >= Parallel.workers && Parallel.workers > 1 {
             BLAS.singleThreaded { Parallel.forEachChunk(groups) { run($0) } }

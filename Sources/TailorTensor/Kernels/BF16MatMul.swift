@@ -49,19 +49,19 @@ public enum BF16MatMul {
             return reference(a, m: m, lda: lda, b, outputs: rowsB, inputs: ks, into: c, ldc: ldc, accumulate: accumulate)
         }
         let kpad = (ks.count + 31) / 32 * 32, mpad = (m + 31) / 32 * 32
-        let a16 = UnsafeMutablePointer<UInt16>.allocate(capacity: mpad * kpad)  // [mpad, kpad]
-        defer { a16.deallocate() }
-        (a16 + m * kpad).update(repeating: 0, count: (mpad - m) * kpad)
-        Parallel.forEachChunk(m, minChunk: 64) { r in
-            tailor_bf16_round_rows(a, Int32(r.lowerBound), Int32(r.upperBound), Int32(ks.count), Int32(lda), a16, Int32(kpad))
-        }
-        // Output columns in blocks of 32, split across the workers; the kernel writes B's row j at
-        // c[j], so c is shifted back by the first row.
-        let first = rowsB.lowerBound / 32, blocks = (rowsB.upperBound + 31) / 32 - first
-        let shifted = c - rowsB.lowerBound
-        Parallel.forEachChunk(blocks) { r in
-            tailor_amx_gemm(a16, Int32(m), Int32(kpad), b.storage, Int32(rowsB.upperBound), Int32(b.k), Int32(ks.lowerBound / 32),
-                            shifted, Int32(ldc), accumulate ? 1 : 0, Int32((first + r.lowerBound) * 32), Int32((first + r.upperBound) * 32))
+        BufferPool.withScratch(mpad * kpad, of: UInt16.self) { a16 in  // [mpad, kpad]
+            (a16 + m * kpad).update(repeating: 0, count: (mpad - m) * kpad)
+            Parallel.forEachChunk(m, minChunk: 64) { r in
+                tailor_bf16_round_rows(a, Int32(r.lowerBound), Int32(r.upperBound), Int32(ks.count), Int32(lda), a16, Int32(kpad))
+            }
+            // Output columns in blocks of 32, split across the workers; the kernel writes B's row j at
+            // c[j], so c is shifted back by the first row.
+            let first = rowsB.lowerBound / 32, blocks = (rowsB.upperBound + 31) / 32 - first
+            let shifted = c - rowsB.lowerBound
+            Parallel.forEachChunk(blocks) { r in
+                tailor_amx_gemm(a16, Int32(m), Int32(kpad), b.storage, Int32(rowsB.upperBound), Int32(b.k), Int32(ks.lowerBound / 32),
+                                shifted, Int32(ldc), accumulate ? 1 : 0, Int32((first + r.lowerBound) * 32), Int32((first + r.upperBound) * 32))
+            }
         }
     }
 
