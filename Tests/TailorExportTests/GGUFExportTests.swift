@@ -23,6 +23,7 @@ import TailorTestSupport
         let meta = GGUFExport.modelMetadata(c, architecture: arch, name: variant, fileType: GGUFExport.fileType(target))
             + (try GGUFVocabulary.metadata(folder: folder, vocabularySize: c.vocabularySize, bosTokenId: c.bosTokenId, eosTokenIds: c.eosTokenIds))
         let url = tmp("\(variant).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
         let tensors = Merge.tensors(of: m)
         try GGUFExport.write(tensors, configuration: c, metadata: meta, target: target, to: url)
         let f = try GGUFFile(path: url.path)
@@ -71,6 +72,7 @@ import TailorTestSupport
     func adapterGGUF(variant: String) throws {
         let (m, config) = try adaptedModel(variant)
         let url = tmp("\(variant)-adapter.gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
         let s = try AdapterGGUFExport.write(m, config: config, name: variant, to: url)
         let f = try GGUFFile(path: url.path)
         #expect(f.metadata["general.type"] == .string("adapter") && f.metadata["adapter.type"] == .string("lora"))
@@ -122,6 +124,7 @@ import TailorTestSupport
             w.set("general.architecture", .string("llama"))
             if let template { w.set("tokenizer.chat_template", template) }
             let url = tmp("template.gguf")
+            defer { try? FileManager.default.removeItem(at: url) }
             try w.write(to: url)
             return url
         }
