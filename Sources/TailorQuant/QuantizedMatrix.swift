@@ -25,29 +25,31 @@ extension TiledMatrix {
         }
     }
 
-    public func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
-        let tile = min(outputs.count, max(1, quantizedTileRows)), k = inFeatures
+    /// Calls `body(lo, hi, tile)` with rows `lo..<hi` of W dequantized into `tile` (`[hi − lo, in]`),
+    /// for consecutive tiles covering `outputs`.
+    func forEachTile(_ outputs: Range<Int>, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        let tile = min(outputs.count, max(1, quantizedTileRows))
         if tile == 0 { return }
-        BufferPool.withScratch(tile * k, of: Float.self) { buffer in  // [tile, k]
+        BufferPool.withScratch(tile * inFeatures, of: Float.self) { buffer in  // [tile, in]
             for lo in stride(from: outputs.lowerBound, to: outputs.upperBound, by: tile) {
                 let hi = min(outputs.upperBound, lo + tile)
                 dequantizeTile(lo, hi, buffer)
-                // y[:, lo..<hi] = x · tileᵀ
-                BLAS.gemm(transB: true, m: rows, n: hi - lo, k: k, a: x, lda: k, b: buffer, ldb: k, c: y + (lo - outputs.lowerBound), ldc: ldy)
+                body(lo, hi, buffer)
             }
         }
     }
 
+    public func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+        let k = inFeatures
+        forEachTile(outputs) { lo, hi, tile in  // y[:, lo..<hi] = x · tileᵀ
+            BLAS.gemm(transB: true, m: rows, n: hi - lo, k: k, a: x, lda: k, b: tile, ldb: k, c: y + (lo - outputs.lowerBound), ldc: ldy)
+        }
+    }
+
     public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>) {
-        let tile = min(outputs.count, max(1, quantizedTileRows)), k = inFeatures
-        if tile == 0 { return }
-        BufferPool.withScratch(tile * k, of: Float.self) { buffer in  // [tile, k]
-            for lo in stride(from: outputs.lowerBound, to: outputs.upperBound, by: tile) {
-                let hi = min(outputs.upperBound, lo + tile)
-                dequantizeTile(lo, hi, buffer)
-                // dx += dy[:, lo..<hi] · tile
-                BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy + (lo - outputs.lowerBound), lda: ldDy, b: buffer, ldb: k, beta: 1, c: dx, ldc: k)
-            }
+        let k = inFeatures
+        forEachTile(outputs) { lo, hi, tile in  // dx += dy[:, lo..<hi] · tile
+            BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy + (lo - outputs.lowerBound), lda: ldDy, b: tile, ldb: k, beta: 1, c: dx, ldc: k)
         }
     }
 

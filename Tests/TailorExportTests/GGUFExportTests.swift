@@ -119,12 +119,14 @@ import TailorTestSupport
     /// string: an error naming the file), or a folder's `chat_template.jinja`.
     @Test func modelfileTemplateSourceFromGGUFOrFolder() throws {
         let chatml = try String(contentsOf: fixture("datasets/tiny/chat_template.jinja"), encoding: .utf8)
+        var written: [URL] = []
+        defer { for url in written { try? FileManager.default.removeItem(at: url) } }
         func gguf(_ template: GGUFValue?) throws -> URL {
             var w = GGUFWriter()
             w.set("general.architecture", .string("llama"))
             if let template { w.set("tokenizer.chat_template", template) }
             let url = tmp("template.gguf")
-            defer { try? FileManager.default.removeItem(at: url) }
+            written.append(url)
             try w.write(to: url)
             return url
         }
