@@ -64,6 +64,15 @@ float tailor_bf16_packed_get(const uint16_t *packed, int n, int k, int r, int c)
     return f;
 }
 
+void tailor_bf16_unpack(const uint16_t *packed, int k, int r0, int r1, int c0, int c1, float *out) {
+    int width = c1 - c0;
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) {
+            uint32_t u = (uint32_t)packed[packed_index(k, r, c)] << 16;
+            memcpy(out + (size_t)(r - r0) * width + (c - c0), &u, 4);
+        }
+}
+
 __attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw")))
 void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint16_t *out, int kpad) {
     for (int i = m0; i < m1; i++) {

@@ -1,4 +1,5 @@
 import Foundation
+import TailorData
 import TailorTape
 import TailorTensor
 
@@ -60,23 +61,6 @@ enum PEFTPattern {
             if re.firstMatch(in: path, range: NSRange(path.startIndex..., in: path)) != nil { return patterns[key] }
         }
         return nil
-    }
-}
-
-/// A small seeded generator (SplitMix64) for reproducible adapter initialisation.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [lo, hi).
-    public mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
-        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
     }
 }
 

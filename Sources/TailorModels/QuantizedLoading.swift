@@ -23,7 +23,13 @@ public enum BaseQuantization: String, CaseIterable, Sendable {
     }
 
     /// Elements per block: the input width must be a multiple.
-    public var blockSize: Int { self == .bf16 ? 1 : ggmlType?.blockSize ?? NF4.blockSize }
+    public var blockSize: Int {
+        switch self {
+        case .bf16: 1
+        case .nf4, .nf4DoubleQuantized: NF4.blockSize
+        default: ggmlType!.blockSize
+        }
+    }
 
     /// Quantizes one dense `[out, in]` block projection.
     public func quantize(_ name: String, _ dense: Tensor) throws -> any LinearWeight {

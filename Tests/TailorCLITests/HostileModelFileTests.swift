@@ -1,4 +1,5 @@
 import Foundation
+import TailorData
 import TailorModels
 import Testing
 import TailorTestSupport

@@ -1,4 +1,5 @@
 import Foundation
+import TailorData
 import Testing
 import TailorExport
 import TailorModels
@@ -22,7 +23,9 @@ import TailorTestSupport
 /// the whole run grows by 5–7 MiB. Copying F32/F16/BF16 matrices into memory instead (the training
 /// loader's default) grows it by 85 MiB from an f32 base, and by 78 MiB from a q8_0 base when the
 /// f32 export is read back for the proof; both fail. (2) is a process-wide figure, so the suite is
-/// serialized: its cases never measure each other.
+/// serialized (its cases never measure each other), and since other suites run in parallel and
+/// can allocate during a measurement, a run over the bound is measured again, up to three times
+/// in all: a real second copy fails every time, another suite's burst does not repeat.
 @Suite(.serialized) struct StreamingMergeMemoryTests {
     static let config = """
         {"model_type": "llama", "hidden_size": 512, "intermediate_size": 1024, "num_hidden_layers": 8,
@@ -138,18 +141,32 @@ import TailorTestSupport
         return dir
     }
 
+    /// The smallest peak of up to three runs of `measure`, stopping at the first under `limit()`
+    /// (read after each run: a run may be what learns the limit).
+    static func lowestPeak(under limit: () -> Int, _ measure: () throws -> Int) rethrows -> Int {
+        var lowest = Int.max
+        for _ in 0..<3 {
+            lowest = min(lowest, try measure())
+            if lowest < limit() { break }
+        }
+        return lowest
+    }
+
     @Test(arguments: ["f32", "q8_0"])
     func mergeToGGUFHoldsOneModel(type: String) throws {
         let model = try Self.adaptedModel()
         let (modelBytes, largestBytes) = Self.sizes(model)
         #expect(modelBytes > 70 << 20 && largestBytes <= 2 << 20)
-        let dir = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let meter = try PeakMeter()
-        _ = try Self.merge(model, type: type, into: dir, meter: meter)
         let limit = modelBytes / 2 + largestBytes
-        #expect(meter.peak < limit, "peak growth \(meter.peak >> 20) MiB during a \(modelBytes >> 20) MiB merge (limit \(limit >> 20) MiB)")
-        print("streaming merge (\(type)): model \(modelBytes >> 20) MiB, peak anonymous growth \(meter.peak >> 20) MiB, limit \(limit >> 20) MiB")
+        let peak = try Self.lowestPeak(under: { limit }) {
+            let dir = try Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let meter = try PeakMeter()
+            _ = try Self.merge(model, type: type, into: dir, meter: meter)
+            return meter.peak
+        }
+        #expect(peak < limit, "peak growth \(peak >> 20) MiB during a \(modelBytes >> 20) MiB merge (limit \(limit >> 20) MiB)")
+        print("streaming merge (\(type)): model \(modelBytes >> 20) MiB, peak anonymous growth \(peak >> 20) MiB, limit \(limit >> 20) MiB")
     }
 
     /// `tailor merge --model base.gguf` end to end: load the GGUF base (left mapped), add the
@@ -162,24 +179,29 @@ import TailorTestSupport
         let base = dir.appendingPathComponent("base-\(source).gguf")
         try Self.writeBaseGGUF(type: GGUFExport.types[source]!, to: base)
 
-        let meter = try PeakMeter()
-        var modelBytes = 0, largestBytes = 0
-        let (proof, url): (ParityProof, URL) = try {
-            let (model, _) = try Merge.loadBase(base)
+        var modelBytes = 0, largestBytes = 0, limit = Int.max
+        var result: ParityProof.Result?
+        let peak = try Self.lowestPeak(under: { limit }) {
+            let meter = try PeakMeter()
+            let (proof, url): (ParityProof, URL) = try {
+                let (model, _) = try Merge.loadBase(base)
+                meter.sample()
+                #expect(model.embedding.parameter == nil && model.blocks[0][.down].weight.parameter == nil)  // left in the file
+                (modelBytes, largestBytes) = Self.sizes(model)
+                limit = modelBytes / 2 + largestBytes
+                try Self.addAdapters(model)
+                let proof = ParityProof(model: model, prompts: ParityProof.prompts(vocabularySize: model.configuration.vocabularySize))
+                meter.sample()
+                return (proof, try Self.merge(model, type: type, into: dir, meter: meter))
+            }()
+            result = try proof.compare(try Merge.loadBase(url).model)
             meter.sample()
-            #expect(model.embedding.parameter == nil && model.blocks[0][.down].weight.parameter == nil)  // left in the file
-            (modelBytes, largestBytes) = Self.sizes(model)
-            try Self.addAdapters(model)
-            let proof = ParityProof(model: model, prompts: ParityProof.prompts(vocabularySize: model.configuration.vocabularySize))
-            meter.sample()
-            return (proof, try Self.merge(model, type: type, into: dir, meter: meter))
-        }()
-        let result = try proof.compare(try Merge.loadBase(url).model)
-        meter.sample()
-        #expect(result.passes(type), "\(result)")
+            return meter.peak
+        }
+        let r = try #require(result)
+        #expect(r.passes(type), "\(r)")
         #expect(modelBytes > 70 << 20 && largestBytes <= 2 << 20)
-        let limit = modelBytes / 2 + largestBytes
-        #expect(meter.peak < limit, "peak growth \(meter.peak >> 20) MiB merging a \(modelBytes >> 20) MiB \(source) GGUF base (limit \(limit >> 20) MiB)")
-        print("streaming merge from a \(source) GGUF to \(type): model \(modelBytes >> 20) MiB, peak anonymous growth \(meter.peak >> 20) MiB (load, proof reference, merge, read-back proof), limit \(limit >> 20) MiB; \(result)")
+        #expect(peak < limit, "peak growth \(peak >> 20) MiB merging a \(modelBytes >> 20) MiB \(source) GGUF base (limit \(limit >> 20) MiB)")
+        print("streaming merge from a \(source) GGUF to \(type): model \(modelBytes >> 20) MiB, peak anonymous growth \(peak >> 20) MiB (load, proof reference, merge, read-back proof), limit \(limit >> 20) MiB; \(r)")
     }
 }

@@ -153,22 +153,11 @@ let fruits: [Fruit] = [
 
 // MARK: Helpers
 
-/// SplitMix64: the same stream on every platform.
-struct RNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The library's SplitMix64 (the same stream on every platform), with the draws the texts use.
+typealias RNG = SeededGenerator
+extension SeededGenerator {
     mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
-    mutating func shuffle<T>(_ xs: inout [T]) {
-        guard xs.count > 1 else { return }
-        for i in stride(from: xs.count - 1, to: 0, by: -1) { xs.swapAt(i, int(i + 1)) }
-    }
     mutating func shuffled<T>(_ xs: [T]) -> [T] { var c = xs; shuffle(&c); return c }
 }
 
@@ -360,7 +349,7 @@ for sub in ["corpus", "default-task"] {
     try fm.createDirectory(at: datasets.appendingPathComponent(sub), withIntermediateDirectories: true)
 }
 
-var rng = RNG(state: 20_240_601)
+var rng = RNG(seed: 20_240_601)
 var documents: [String] = []
 for _ in 0..<5 {
     for a in animals { documents.append(animalParagraph(a, &rng)) }

@@ -22,6 +22,9 @@ void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uin
 /// Reads element (r, c) of a packed matrix back as fp32.
 float tailor_bf16_packed_get(const uint16_t *packed, int n, int k, int r, int c);
 
+/// Rows [r0, r1) × columns [c0, c1) of a packed matrix (k columns) as fp32, row-major.
+void tailor_bf16_unpack(const uint16_t *packed, int k, int r0, int r1, int c0, int c1, float *out);
+
 /// Rounds rows [m0, m1) of A[m, k] (fp32, row stride lda) to bf16 into out[m, kpad], zero
 /// padding columns k..<kpad. Rows m..<mpad of out must be zeroed by the caller once.
 void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint16_t *out, int kpad);

@@ -31,7 +31,7 @@ public struct BatchPlanner: Sendable {
     /// The batches of one epoch: each batch is a list of rows, each row a list of example
     /// indices (one per row without packing). Deterministic in (seed, epoch).
     public func batches(epoch: Int) -> [[[Int]]] {
-        var rng = SplitMix(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
+        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
         var order = Array(lengths.indices)
         rng.shuffle(&order)
         if pack {
@@ -55,27 +55,5 @@ public struct BatchPlanner: Sendable {
         }
         rng.shuffle(&batches)
         return batches
-    }
-}
-
-/// SplitMix64: small, seedable, and stable across platforms and Swift versions (the standard
-/// library's shuffle algorithm is not promised to be stable, so shuffling is done here).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Fisher–Yates.
-    mutating func shuffle<T>(_ a: inout [T]) {
-        guard a.count > 1 else { return }
-        for i in stride(from: a.count - 1, to: 0, by: -1) {
-            let j = Int(next() % UInt64(i + 1))
-            a.swapAt(i, j)
-        }
     }
 }

@@ -169,7 +169,7 @@ public func splitValidation<T>(_ examples: [T], fraction: Double, seed: UInt64) 
     guard fraction > 0, n >= 2 else { return (examples, []) }
     let k = min(n - 1, max(1, Int((Double(n) * fraction).rounded())))
     var order = Array(0..<n)
-    var rng = SplitMix(seed: seed)
+    var rng = SeededGenerator(seed: seed)
     rng.shuffle(&order)
     var held = [Bool](repeating: false, count: n)
     for i in order.prefix(k) { held[i] = true }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorData
 import TailorTensor
 
 /// How the next token is chosen from the logits.

@@ -33,7 +33,8 @@ public enum BF16MatMul {
         /// Rows `range` of B as fp32, `[range.count, columns.count]` (all columns by default).
         public func rows(_ range: Range<Int>, columns: Range<Int>? = nil, into out: UnsafeMutablePointer<Float>) {
             let cols = columns ?? 0..<k
-            for (i, r) in range.enumerated() { for (j, c) in cols.enumerated() { out[i * cols.count + j] = self[r, c] } }
+            tailor_bf16_unpack(storage, Int32(k), Int32(range.lowerBound), Int32(range.upperBound),
+                               Int32(cols.lowerBound), Int32(cols.upperBound), out)
         }
     }
 
