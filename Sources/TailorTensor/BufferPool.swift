@@ -8,18 +8,28 @@ import Darwin
 ///
 /// Small buffers use `posix_memalign`. Large ones (activations, gradients) are mapped pages kept
 /// on per-size free lists when released, so the next step's tensors of the same shape reuse them
-/// without page faults, and memory never fragments the malloc heap: with glibc's default dynamic
-/// mmap threshold, freed multi-megabyte tensors stayed in the heap and peak RSS grew step by step
-/// (1.82 → 2.14 GiB over four steps of the SmolLM-135M benchmark). Idle pooled bytes are capped by
-/// ``idleLimit``; past it, released buffers are unmapped at once.
+/// without page faults (a training step without checkpointing saves ~1 GiB of activations; mapping
+/// them afresh every step cost ~250k page faults per step). Memory never fragments the malloc heap:
+/// with glibc's default dynamic mmap threshold, freed multi-megabyte tensors stayed in the heap and
+/// peak RSS grew step by step (1.82 → 2.14 GiB over four steps of the SmolLM-135M benchmark).
+///
+/// The pool never holds more mapped bytes (live + idle) than the most bytes that were ever live at
+/// once plus ``slack``: a request that misses the free lists first unmaps idle buffers of other
+/// sizes until the new one fits under that mark. Pooling therefore raises peak RSS by at most
+/// ``slack`` over what the same tensors cost without it. ``trim()`` returns the idle pages, e.g.
+/// when training ends.
 public enum BufferPool {
     /// Buffers of at least this many bytes are pooled pages.
     public static let threshold = 1 << 17
-    /// The most bytes kept idle on the free lists.
-    public nonisolated(unsafe) static var idleLimit = 192 << 20
+    /// Idle bytes allowed above the live high-water mark. Without it, phases that need different
+    /// sizes (a checkpointed segment's recompute, then its gradients) evict each other's buffers
+    /// every step: ~50 remaps (150 MiB) per step of the SmolLM-135M benchmark; 24 MiB removed them.
+    public static let slack = 32 << 20
 
     nonisolated(unsafe) private static var lists: [Int: [UnsafeMutableRawPointer]] = [:]
     nonisolated(unsafe) private static var idle = 0
+    nonisolated(unsafe) private static var live = 0
+    nonisolated(unsafe) private static var highWater = 0
     nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         pthread_mutex_init(m, nil)
@@ -30,6 +40,18 @@ public enum BufferPool {
     public static var idleBytes: Int {
         pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
         return idle
+    }
+
+    /// The most pooled bytes that were live at once since the process started.
+    public static var peakLiveBytes: Int {
+        pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
+        return highWater
+    }
+
+    /// Pooled bytes currently mapped: live buffers plus idle ones.
+    public static var mappedBytes: Int {
+        pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
+        return live + idle
     }
 
     @inline(__always)
@@ -44,12 +66,23 @@ public enum BufferPool {
         }
         let size = rounded(bytes)
         pthread_mutex_lock(mutex)
+        live += size
+        highWater = max(highWater, live)
         if let p = lists[size]?.popLast() {
             idle -= size
             pthread_mutex_unlock(mutex)
             return p
         }
+        // Miss: make room under the high-water mark by unmapping idle buffers of other sizes.
+        var evicted: [(UnsafeMutableRawPointer, Int)] = []
+        while live + idle > highWater + slack, let (other, ps) = lists.first(where: { !$0.value.isEmpty }) {
+            evicted.append((ps[ps.count - 1], other))
+            lists[other]!.removeLast()
+            if lists[other]!.isEmpty { lists[other] = nil }
+            idle -= other
+        }
         pthread_mutex_unlock(mutex)
+        for (p, other) in evicted { munmap(p, other) }
         guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
             fatalError("Tensor: cannot map \(size) bytes")
         }
@@ -61,14 +94,10 @@ public enum BufferPool {
         if bytes < threshold { free(p); return }
         let size = rounded(bytes)
         pthread_mutex_lock(mutex)
-        if idle + size <= idleLimit {
-            lists[size, default: []].append(p)
-            idle += size
-            pthread_mutex_unlock(mutex)
-            return
-        }
+        live -= size
+        lists[size, default: []].append(p)
+        idle += size
         pthread_mutex_unlock(mutex)
-        munmap(p, size)
     }
 
     /// Runs `body` with a scratch buffer of `count` elements from the pool: a kernel's per-call

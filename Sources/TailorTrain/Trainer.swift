@@ -93,6 +93,7 @@ public final class Trainer {
             _ = onEvent(.message("resumed from \(folder.path) at step \(saved.step)"))
         }
         let metrics = MetricsLog(output: output, resumeStep: resume == nil ? nil : state.step)
+        defer { BufferPool.trim() }  // the steps' activation pages stay pooled while training, not after
         let params = model.trainableParameters
         var epochBatches = (epoch: -1, batches: [[[Int]]]())
         var lastLoss: Double?

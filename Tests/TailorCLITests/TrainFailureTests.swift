@@ -130,7 +130,7 @@ import TailorTestSupport
         defer { try? FileManager.default.removeItem(at: model); try? FileManager.default.removeItem(at: work) }
         let weights = model.appendingPathComponent("model.safetensors")
         let file = try SafetensorsFile(url: weights)
-        var tensors = try file.entries.keys.sorted().map { (name: $0, tensor: try file.tensor($0)) }
+        let tensors = try file.entries.keys.sorted().map { (name: $0, tensor: try file.tensor($0)) }
         let e = try #require(tensors.firstIndex { $0.name.hasSuffix("embed_tokens.weight") })
         for i in 0..<tensors[e].tensor.count { tensors[e].tensor.pointer[i] = .nan }
         try SafetensorsWriter.write(tensors, to: weights)
