@@ -26,4 +26,46 @@ import TailorTestSupport
         let first = Attention.firstVisibleKeys(batch: 1, seq: 8, segments: [0, 0, 0, 0, 1, 1, 1, 1], window: 3)
         #expect(first == [0, 0, 0, 1, 4, 4, 4, 5])
     }
+
+    /// The AVX-512 row passes against the Swift loops, on rows whose visible ranges start and end
+    /// anywhere (tails that are not multiples of 16 lanes), with scores spread wide enough to test
+    /// the max shift. Probabilities within 2e-7, dS within 3e-6 (|dP − d| reaches ~5).
+    @Test func rowPassesMatchSwiftReference() throws {
+        try #require(Attention.usesAVX512, "no AVX-512 here: the Swift loops are the only path")
+        var rng = TestRandom(seed: 11)
+        let rows = 37, cols = 203, q0 = 150, keyOffset = -13, ld = 70, headDim = 45
+        // Row i sees keys firstKey[i] … q0 + i, i.e. columns firstKey[i] − keyOffset … q0 + i − keyOffset.
+        let firstKey = (0..<rows).map { Int32(keyOffset + rng.int(q0 + $0 - keyOffset + 1)) }
+        let scores = rng.tensor([rows, cols], -30, 30)
+        let dP = rng.tensor([rows, cols]), dOut = rng.tensor([rows, ld]), out = rng.tensor([rows, ld])
+        var results: [[Float]] = []
+        for reference in [true, false] {
+            let p = scores.copy(), lse = Tensor(zeros: [rows])
+            let p2 = scores.copy(), ds = dP.copy()
+            firstKey.withUnsafeBufferPointer { fk in
+                let f = fk.baseAddress!
+                if reference {
+                    Attention.softmaxRowsReference(p.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset, q0: q0, lse: lse.pointer)
+                    Attention.softmaxBackwardRowsReference(p2.pointer, ds.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset,
+                                                           q0: q0, lse: lse.pointer, dOut: dOut.pointer, out: out.pointer, ld: ld, headDim: headDim)
+                } else {
+                    Attention.softmaxRows(p.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset, q0: q0, lse: lse.pointer)
+                    Attention.softmaxBackwardRows(p2.pointer, ds.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset,
+                                                  q0: q0, lse: lse.pointer, dOut: dOut.pointer, out: out.pointer, ld: ld, headDim: headDim)
+                }
+            }
+            results += [p.array, lse.array, p2.array, ds.array]
+        }
+        expectClose(results[4], results[0], atol: 2e-7, "softmax rows")
+        expectClose(results[5], results[1], atol: 2e-6, rtol: 1e-6, "log-sum-exp")
+        expectClose(results[6], results[2], atol: 2e-7, "recomputed probabilities")
+        expectClose(results[7], results[3], atol: 3e-6, rtol: 1e-5, "dS")
+        // Outside each row's range everything is zero, in both paths.
+        for i in 0..<rows {
+            let lo = Int(firstKey[i]) - keyOffset, hi = q0 + i - keyOffset
+            for j in 0..<cols where j < lo || j > hi {
+                #expect(results[4][i * cols + j] == 0 && results[7][i * cols + j] == 0, "row \(i) column \(j)")
+            }
+        }
+    }
 }

@@ -45,4 +45,17 @@ void tailor_swiglu_forward(const float *gate, const float *up, float *h, long n)
 /// dgate += dh·up·silu'(gate), dup += dh·silu(gate) over n elements (AVX-512F).
 void tailor_swiglu_backward(const float *dh, const float *gate, const float *up, float *dgate, float *dup, long n);
 
+/// Tiled attention's forward row pass (AVX-512F) over scores[rows, cols]: row i sees columns
+/// lo = first_key[i] − key_offset ... hi = q0 + i − key_offset. Each row becomes its softmax over
+/// that range (zeros outside) and lse[i] its log-sum-exp.
+void tailor_attention_softmax_rows(float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
+                                   int q0, float *lse);
+
+/// The backward row pass (AVX-512F): p holds scale·QKᵀ and ds holds dO·Vᵀ for the same rows;
+/// afterwards p = e^(p − lse) and ds = p ⊙ (ds − rowsum(dO ⊙ O)) in range, zeros outside. Row i
+/// of dO and O starts at dout/out + i·ld and has head_dim elements.
+void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int cols, const int32_t *first_key,
+                                            int key_offset, int q0, const float *lse, const float *dout,
+                                            const float *out, long ld, int head_dim);
+
 #endif

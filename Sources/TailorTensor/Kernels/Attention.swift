@@ -1,3 +1,4 @@
+import CTailorKernels
 import Foundation
 
 /// The dimensions of one attention call.
@@ -63,17 +64,8 @@ public enum Attention {
                 // scores[tq, nk] = scale · Q Kᵀ
                 BLAS.gemm(transB: true, m: tq, n: nk, k: s.headDim, alpha: scale(s),
                           a: qRows, lda: s.queryWidth, b: kRows, ldb: s.kvWidth, c: scores, ldc: nk)
-                for i in 0..<tq {
-                    let qi = q0 + i, row = scores + i * nk
-                    let lo = Int(firstKey[b * s.seq + qi]) - kLo, hi = qi - kLo  // valid j in lo...hi
-                    let m = FastMath.max(row + lo, hi - lo + 1)
-                    row.update(repeating: 0, count: lo)
-                    (row + hi + 1).update(repeating: 0, count: nk - hi - 1)
-                    let sum = FastMath.expShifted(row + lo, row + lo, hi - lo + 1, shift: m)
-                    let inv = 1 / sum
-                    for j in lo...hi { row[j] *= inv }
-                    lse[(b * s.heads + h) * s.seq + qi] = m + logf(sum)
-                }
+                softmaxRows(scores, rows: tq, cols: nk, firstKey: firstKey.baseAddress! + b * s.seq + q0, keyOffset: kLo,
+                            q0: q0, lse: lse + (b * s.heads + h) * s.seq + q0)
                 // out[tq, D] = P V
                 BLAS.gemm(m: tq, n: s.headDim, k: nk, a: scores, lda: nk, b: vRows, ldb: s.kvWidth,
                           c: out + (b * s.seq + q0) * s.queryWidth + h * s.headDim, ldc: s.queryWidth)
@@ -104,17 +96,9 @@ public enum Attention {
                 // dP[tq, nk] = dO Vᵀ
                 BLAS.gemm(transB: true, m: tq, n: nk, k: s.headDim,
                           a: dOut + qOff, lda: s.queryWidth, b: v + kvOff, ldb: s.kvWidth, c: ds, ldc: nk)
-                for i in 0..<tq {
-                    let qi = q0 + i, pr = p + i * nk, dr = ds + i * nk
-                    let lo = Int(firstKey[b * s.seq + qi]) - kLo, hi = qi - kLo
-                    let l = lse[(b * s.heads + h) * s.seq + qi]
-                    let rowOff = qOff + i * s.queryWidth
-                    let d = BLAS.dot(s.headDim, dOut + rowOff, out + rowOff)
-                    pr.update(repeating: 0, count: lo); dr.update(repeating: 0, count: lo)
-                    (pr + hi + 1).update(repeating: 0, count: nk - hi - 1); (dr + hi + 1).update(repeating: 0, count: nk - hi - 1)
-                    FastMath.expScaled(pr + lo, pr + lo, hi - lo + 1, shift: l, scale: 1)
-                    for j in lo...hi { dr[j] = pr[j] * (dr[j] - d) }
-                }
+                softmaxBackwardRows(p, ds, rows: tq, cols: nk, firstKey: firstKey.baseAddress! + b * s.seq + q0, keyOffset: kLo,
+                                    q0: q0, lse: lse + (b * s.heads + h) * s.seq + q0, dOut: dOut + qOff, out: out + qOff,
+                                    ld: s.queryWidth, headDim: s.headDim)
                 if let dq {
                     BLAS.gemm(m: tq, n: s.headDim, k: nk, alpha: scale(s), a: ds, lda: nk,
                               b: k + kvOff, ldb: s.kvWidth, beta: 1, c: dq + qOff, ldc: s.queryWidth)
@@ -128,6 +112,75 @@ public enum Attention {
                               b: dOut + qOff, ldb: s.queryWidth, beta: 1, c: dv + kvOff, ldc: s.kvWidth)
                 }
             }
+        }
+    }
+
+    /// Whether the row passes run in the AVX-512 C kernels (else the Swift loops below).
+    public static let usesAVX512 = tailor_avx512_available() != 0
+
+    /// The forward row pass over `scores[rows, cols]`: row i sees columns
+    /// `lo = firstKey[i] − keyOffset ... hi = q0 + i − keyOffset` and becomes its softmax over that
+    /// range (zeros outside); `lse[i]` gets the row's log-sum-exp.
+    public static func softmaxRows(
+        _ scores: UnsafeMutablePointer<Float>, rows: Int, cols: Int, firstKey: UnsafePointer<Int32>, keyOffset: Int,
+        q0: Int, lse: UnsafeMutablePointer<Float>
+    ) {
+        if usesAVX512 {
+            tailor_attention_softmax_rows(scores, Int32(rows), Int32(cols), firstKey, Int32(keyOffset), Int32(q0), lse)
+        } else {
+            softmaxRowsReference(scores, rows: rows, cols: cols, firstKey: firstKey, keyOffset: keyOffset, q0: q0, lse: lse)
+        }
+    }
+
+    /// ``softmaxRows(_:rows:cols:firstKey:keyOffset:q0:lse:)`` in plain Swift (the fallback, and the reference in tests).
+    public static func softmaxRowsReference(
+        _ scores: UnsafeMutablePointer<Float>, rows: Int, cols: Int, firstKey: UnsafePointer<Int32>, keyOffset: Int,
+        q0: Int, lse: UnsafeMutablePointer<Float>
+    ) {
+        for i in 0..<rows {
+            let row = scores + i * cols
+            let lo = Int(firstKey[i]) - keyOffset, hi = q0 + i - keyOffset  // valid j in lo...hi
+            let m = FastMath.max(row + lo, hi - lo + 1)
+            row.update(repeating: 0, count: lo)
+            (row + hi + 1).update(repeating: 0, count: cols - hi - 1)
+            let sum = FastMath.expShifted(row + lo, row + lo, hi - lo + 1, shift: m)
+            let inv = 1 / sum
+            for j in lo...hi { row[j] *= inv }
+            lse[i] = m + logf(sum)
+        }
+    }
+
+    /// The backward row pass: `p` holds scale·QKᵀ and `ds` holds dO·Vᵀ for the same rows (ranges as in
+    /// ``softmaxRows(_:rows:cols:firstKey:keyOffset:q0:lse:)``); afterwards `p = e^(p − lse)` and
+    /// `ds = p ⊙ (ds − rowsum(dO ⊙ O))` in range, zeros outside. Row i of dO and O starts at `i·ld`.
+    public static func softmaxBackwardRows(
+        _ p: UnsafeMutablePointer<Float>, _ ds: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
+        firstKey: UnsafePointer<Int32>, keyOffset: Int, q0: Int, lse: UnsafePointer<Float>,
+        dOut: UnsafePointer<Float>, out: UnsafePointer<Float>, ld: Int, headDim: Int
+    ) {
+        if usesAVX512 {
+            tailor_attention_softmax_backward_rows(p, ds, Int32(rows), Int32(cols), firstKey, Int32(keyOffset), Int32(q0), lse,
+                                                   dOut, out, ld, Int32(headDim))
+        } else {
+            softmaxBackwardRowsReference(p, ds, rows: rows, cols: cols, firstKey: firstKey, keyOffset: keyOffset, q0: q0,
+                                         lse: lse, dOut: dOut, out: out, ld: ld, headDim: headDim)
+        }
+    }
+
+    /// ``softmaxBackwardRows(_:_:rows:cols:firstKey:keyOffset:q0:lse:dOut:out:ld:headDim:)`` in plain Swift.
+    public static func softmaxBackwardRowsReference(
+        _ p: UnsafeMutablePointer<Float>, _ ds: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
+        firstKey: UnsafePointer<Int32>, keyOffset: Int, q0: Int, lse: UnsafePointer<Float>,
+        dOut: UnsafePointer<Float>, out: UnsafePointer<Float>, ld: Int, headDim: Int
+    ) {
+        for i in 0..<rows {
+            let pr = p + i * cols, dr = ds + i * cols
+            let lo = Int(firstKey[i]) - keyOffset, hi = q0 + i - keyOffset
+            let d = BLAS.dot(headDim, dOut + i * ld, out + i * ld)
+            pr.update(repeating: 0, count: lo); dr.update(repeating: 0, count: lo)
+            (pr + hi + 1).update(repeating: 0, count: cols - hi - 1); (dr + hi + 1).update(repeating: 0, count: cols - hi - 1)
+            FastMath.expScaled(pr + lo, pr + lo, hi - lo + 1, shift: lse[i], scale: 1)
+            for j in lo...hi { dr[j] = pr[j] * (dr[j] - d) }
         }
     }
 
