@@ -21,24 +21,40 @@ public enum BLAS {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        // Tall products are split by rows across our own workers, one single-threaded call each:
-        // in A/B runs of whole training steps that was 5–10 % faster than OpenBLAS's own threading.
-        let parts = Parallel.workers
-        if m >= rowSplitMinimum, parts > 1, threads > 1 {
-            singleThreaded {
-                Parallel.forEachChunk(m, minChunk: (m + parts - 1) / parts) { r in
-                    call(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda,
-                         b, ldb, beta, c + r.lowerBound * ldc, ldc)
+        // OpenBLAS always runs single-threaded (see ``threads``); tall products are split by rows
+        // and wide ones by columns across our own workers, one call each. In A/B runs of whole
+        // training steps, splitting tall products ourselves was 5–10 % faster than OpenBLAS's own
+        // threading, and its idle threads no longer spin in sched_yield on our two cores.
+        pinOpenBLAS
+        let parts = serial ? 1 : Parallel.workers
+        if parts > 1, m >= splitMinimum {
+            Parallel.forEachChunk(m, minChunk: (m + parts - 1) / parts) { r in
+                call(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda,
+                     b, ldb, beta, c + r.lowerBound * ldc, ldc)
+            }
+        } else if parts > 1, n >= splitMinimum, m * n * k >= 1 << 20 {
+            // Column chunks on 16-float boundaries keep each call's B panel aligned.
+            let per = ((n + parts - 1) / parts + 15) & ~15
+            Parallel.forEachChunk((n + per - 1) / per) { chunks in
+                for chunk in chunks {
+                    let lo = chunk * per, hi = min(n, lo + per)
+                    call(transA, transB, m, hi - lo, k, alpha, a, lda, transB ? b + lo * ldb : b + lo, ldb,
+                         beta, c + lo, ldc)
                 }
             }
-            return
+        } else {
+            call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         }
-        call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
-    /// Rows of C from which ``gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` splits
-    /// the product across ``Parallel/workers`` itself.
-    public static let rowSplitMinimum = 256
+    /// Rows (or, for short products, columns) of C from which
+    /// ``gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` splits the product across
+    /// ``Parallel/workers``.
+    public static let splitMinimum = 256
+
+    /// Sets OpenBLAS to one thread, once: all parallelism is ours.
+    @usableFromInline
+    static let pinOpenBLAS: Void = openblas_set_num_threads(1)
 
     @usableFromInline
     static func call(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
@@ -61,18 +77,21 @@ public enum BLAS {
         cblas_sdot(Int32(n), x, 1, y, 1)
     }
 
-    /// The number of threads OpenBLAS uses for one call.
+    /// Threads for products: ``Parallel/workers``. OpenBLAS itself always runs one thread per call.
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        get { Parallel.workers }
+        set { Parallel.workers = max(1, newValue) }
     }
 
-    /// Runs `body` with BLAS single-threaded, for loops that already run one BLAS call per core.
+    /// Set while a caller's own parallel loop runs one product per worker.
+    @usableFromInline nonisolated(unsafe) static var serial = false
+
+    /// Runs `body` with every product on the calling thread, for loops that already run one
+    /// product per core (set before the loop starts, so its workers all see it).
     public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
-        let saved = threads
-        if saved == 1 { return try body() }
-        threads = 1
-        defer { threads = saved }
+        if serial { return try body() }
+        serial = true
+        defer { serial = false }
         return try body()
     }
 
