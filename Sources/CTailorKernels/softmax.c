@@ -69,3 +69,25 @@ void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int c
         zero_outside(dr, lo, hi, cols);
     }
 }
+
+__attribute__((target("avx512f")))
+float tailor_exp_shifted(const float *x, float *y, long n, float shift) {
+    __m512 s = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
+    for (long j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? 0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), sh)));
+        _mm512_mask_storeu_ps(y + j, k, e);
+        s = _mm512_add_ps(s, e);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx512f")))
+void tailor_exp_scaled(const float *x, float *y, long n, float shift, float scale) {
+    __m512 sh = _mm512_set1_ps(shift), sc = _mm512_set1_ps(scale);
+    for (long j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? 0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), sh));
+        _mm512_mask_storeu_ps(y + j, k, _mm512_mul_ps(e, sc));
+    }
+}

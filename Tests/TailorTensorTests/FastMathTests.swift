@@ -24,7 +24,7 @@ import TailorTensor
     }
 
     /// The row helpers agree with scalar loops, tails included.
-    @Test(arguments: [1, 7, 8, 9, 31, 100])
+    @Test(arguments: [1, 7, 8, 9, 31, 100, 16 * 40 + 3])
     func rowHelpersMatchScalarLoops(n: Int) {
         let x = (0..<n).map { Float(($0 * 37) % 23) * 0.7 - 6 }
         x.withUnsafeBufferPointer { xp in
@@ -38,6 +38,15 @@ import TailorTensor
                 FastMath.expScaled(xp.baseAddress!, yp.baseAddress!, n, shift: m, scale: 0.5)
             }
             for i in 0..<n { #expect(abs(y[i] - ref[i] * 0.5) <= 2 * (ref[i] * 0.5).ulp) }
+            // The dispatching helpers (AVX-512 when present) against the Swift loops: 1 ulp apart at most.
+            var fast = [Float](repeating: 0, count: n), slow = fast
+            let fs = fast.withUnsafeMutableBufferPointer { FastMath.expShifted(xp.baseAddress!, $0.baseAddress!, n, shift: m) }
+            let ss = slow.withUnsafeMutableBufferPointer { FastMath.expShiftedReference(xp.baseAddress!, $0.baseAddress!, n, shift: m) }
+            #expect(abs(fs - ss) <= 1e-6 * ss, "sum (AVX-512: \(FastMath.usesAVX512))")
+            for i in 0..<n { #expect(abs(fast[i] - slow[i]) <= slow[i].ulp, "e^x[\(i)]") }
+            fast.withUnsafeMutableBufferPointer { FastMath.expScaled(xp.baseAddress!, $0.baseAddress!, n, shift: m, scale: 3) }
+            slow.withUnsafeMutableBufferPointer { FastMath.expScaledReference(xp.baseAddress!, $0.baseAddress!, n, shift: m, scale: 3) }
+            for i in 0..<n { #expect(abs(fast[i] - slow[i]) <= slow[i].ulp, "3·e^x[\(i)]") }
         }
     }
 }

@@ -58,4 +58,10 @@ void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int c
                                             int key_offset, int q0, const float *lse, const float *dout,
                                             const float *out, long ld, int head_dim);
 
+/// y[j] = e^(x[j] − shift) for j < n, returning Σ y (AVX-512F; x and y may be the same buffer).
+float tailor_exp_shifted(const float *x, float *y, long n, float shift);
+
+/// y[j] = e^(x[j] − shift) · scale for j < n (AVX-512F; x and y may be the same buffer).
+void tailor_exp_scaled(const float *x, float *y, long n, float shift, float scale);
+
 #endif

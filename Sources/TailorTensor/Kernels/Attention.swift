@@ -143,7 +143,7 @@ public enum Attention {
             let m = FastMath.max(row + lo, hi - lo + 1)
             row.update(repeating: 0, count: lo)
             (row + hi + 1).update(repeating: 0, count: cols - hi - 1)
-            let sum = FastMath.expShifted(row + lo, row + lo, hi - lo + 1, shift: m)
+            let sum = FastMath.expShiftedReference(row + lo, row + lo, hi - lo + 1, shift: m)
             let inv = 1 / sum
             for j in lo...hi { row[j] *= inv }
             lse[i] = m + logf(sum)
@@ -179,7 +179,7 @@ public enum Attention {
             let d = BLAS.dot(headDim, dOut + i * ld, out + i * ld)
             pr.update(repeating: 0, count: lo); dr.update(repeating: 0, count: lo)
             (pr + hi + 1).update(repeating: 0, count: cols - hi - 1); (dr + hi + 1).update(repeating: 0, count: cols - hi - 1)
-            FastMath.expScaled(pr + lo, pr + lo, hi - lo + 1, shift: lse[i], scale: 1)
+            FastMath.expScaledReference(pr + lo, pr + lo, hi - lo + 1, shift: lse[i], scale: 1)
             for j in lo...hi { dr[j] = pr[j] * (dr[j] - d) }
         }
     }

@@ -1,3 +1,5 @@
+import CTailorKernels
+
 /// Vectorised exponentials for the softmax, cross-entropy and SiLU loops.
 ///
 /// `exp` is Cephes' `expf` (range reduction by ln 2 in two parts, a degree-5 polynomial, the
@@ -8,6 +10,10 @@
 /// `expf` is the reference.
 public enum FastMath {
     public typealias Vector = SIMD8<Float>
+
+    /// Whether the row helpers run in AVX-512 C kernels (same polynomial with fused multiply-adds,
+    /// so within an ulp of ``exp(_:)``; still a pure function of the input on one machine).
+    public static let usesAVX512 = tailor_avx512_available() != 0
 
     /// e^x; 0 below −87.3 (and for −∞), +∞ above 88.7.
     @inline(__always)
@@ -78,6 +84,13 @@ public enum FastMath {
     /// `y[j] = e^(x[j] − shift)` for j in 0..<n, returning Σ y (x and y may be the same buffer).
     @inline(__always)
     public static func expShifted(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
+        if usesAVX512 { return tailor_exp_shifted(x, y, n, shift) }
+        return expShiftedReference(x, y, n, shift: shift)
+    }
+
+    /// ``expShifted(_:_:_:shift:)`` in Swift (the fallback, and the reference in tests).
+    @inline(__always)
+    public static func expShiftedReference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
         for j in 0..<n { y[j] = exp(x[j] - shift) }
         return sum(y, n)
     }
@@ -101,6 +114,13 @@ public enum FastMath {
     /// `y[j] = e^(x[j] − shift) · scale` for j in 0..<n (x and y may be the same buffer).
     @inline(__always)
     public static func expScaled(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float, scale: Float) {
+        if usesAVX512 { tailor_exp_scaled(x, y, n, shift, scale); return }
+        expScaledReference(x, y, n, shift: shift, scale: scale)
+    }
+
+    /// ``expScaled(_:_:_:shift:scale:)`` in Swift (the fallback, and the reference in tests).
+    @inline(__always)
+    public static func expScaledReference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float, scale: Float) {
         for j in 0..<n { y[j] = exp(x[j] - shift) * scale }
     }
 }
