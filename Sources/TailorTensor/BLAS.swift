@@ -68,13 +68,15 @@ public enum BLAS {
     /// `y += alpha · x` over `n` contiguous elements.
     @inlinable
     public static func axpy(_ n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        pinOpenBLAS
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
     }
 
     /// `x · y` over `n` contiguous elements.
     @inlinable
     public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(Int32(n), x, 1, y, 1)
+        pinOpenBLAS
+        return cblas_sdot(Int32(n), x, 1, y, 1)
     }
 
     /// Threads for products: ``Parallel/workers``. OpenBLAS itself always runs one thread per call.
