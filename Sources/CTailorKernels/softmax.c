@@ -1,12 +1,10 @@
 #include "CTailorKernels.h"
 #include <math.h>
 #include <immintrin.h>
-#include "exp16.h"
+#include "vec16.h"
 
 // The row passes of tiled causal attention, in 16 lanes. Swift compiles for baseline x86-64
 // (4-lane SSE), where these passes took about a third of attention's time at seq 2048.
-
-static inline __mmask16 tail_mask(int n) { return n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1); }
 
 __attribute__((target("avx512f")))
 static void zero_outside(float *row, int lo, int hi, int cols) {
@@ -22,7 +20,10 @@ void tailor_attention_softmax_rows(float *scores, int rows, int cols, const int3
         int lo = first_key[i] - key_offset, hi = q0 + i - key_offset, n = hi - lo + 1;
         float *x = row + lo;
         __m512 mv = _mm512_set1_ps(-__builtin_inff());
-        for (int j = 0; j < n; j += 16) mv = _mm512_mask_max_ps(mv, tail_mask(n - j), mv, _mm512_loadu_ps(x + j));
+        for (int j = 0; j < n; j += 16) {
+            __mmask16 k = tail_mask(n - j);
+            mv = _mm512_mask_max_ps(mv, k, mv, _mm512_maskz_loadu_ps(k, x + j));
+        }
         float m = _mm512_reduce_max_ps(mv);
         __m512 sv = _mm512_setzero_ps(), shift = _mm512_set1_ps(m);
         for (int j = 0; j < n; j += 16) {
@@ -74,7 +75,7 @@ __attribute__((target("avx512f")))
 float tailor_exp_shifted(const float *x, float *y, long n, float shift) {
     __m512 s = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
     for (long j = 0; j < n; j += 16) {
-        __mmask16 k = n - j >= 16 ? 0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        __mmask16 k = tail_mask(n - j);
         __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), sh)));
         _mm512_mask_storeu_ps(y + j, k, e);
         s = _mm512_add_ps(s, e);
@@ -86,7 +87,7 @@ __attribute__((target("avx512f")))
 void tailor_exp_scaled(const float *x, float *y, long n, float shift, float scale) {
     __m512 sh = _mm512_set1_ps(shift), sc = _mm512_set1_ps(scale);
     for (long j = 0; j < n; j += 16) {
-        __mmask16 k = n - j >= 16 ? 0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        __mmask16 k = tail_mask(n - j);
         __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), sh));
         _mm512_mask_storeu_ps(y + j, k, _mm512_mul_ps(e, sc));
     }

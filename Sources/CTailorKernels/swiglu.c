@@ -1,7 +1,7 @@
 #include "CTailorKernels.h"
 #include <cpuid.h>
 #include <immintrin.h>
-#include "exp16.h"
+#include "vec16.h"
 
 static int avx512_state = -1;
 
@@ -32,7 +32,7 @@ __attribute__((target("avx512f")))
 void tailor_swiglu_forward(const float *gate, const float *up, float *h, long n) {
     long i = 0;
     for (; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = tail_mask(n - i);
         __m512 g = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i);
         _mm512_mask_storeu_ps(h + i, m, _mm512_mul_ps(_mm512_mul_ps(g, sigmoid16(g)), u));
     }
@@ -42,7 +42,7 @@ __attribute__((target("avx512f")))
 void tailor_swiglu_backward(const float *dh, const float *gate, const float *up, float *dgate, float *dup, long n) {
     __m512 one = _mm512_set1_ps(1.0f);
     for (long i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = tail_mask(n - i);
         __m512 g = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i), d = _mm512_maskz_loadu_ps(m, dh + i);
         __m512 s = sigmoid16(g);
         __m512 gs = _mm512_mul_ps(g, s);

@@ -31,7 +31,7 @@ import TailorTestSupport
     /// anywhere (tails that are not multiples of 16 lanes), with scores spread wide enough to test
     /// the max shift. Probabilities within 2e-7, dS within 3e-6 (|dP − d| reaches ~5).
     @Test func rowPassesMatchSwiftReference() throws {
-        try #require(Attention.usesAVX512, "no AVX-512 here: the Swift loops are the only path")
+        try #require(FastMath.usesAVX512, "no AVX-512 here: the Swift loops are the only path")
         var rng = TestRandom(seed: 11)
         let rows = 37, cols = 203, q0 = 150, keyOffset = -13, ld = 70, headDim = 45
         // Row i sees keys firstKey[i] … q0 + i, i.e. columns firstKey[i] − keyOffset … q0 + i − keyOffset.

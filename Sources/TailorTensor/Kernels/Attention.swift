@@ -115,9 +115,6 @@ public enum Attention {
         }
     }
 
-    /// Whether the row passes run in the AVX-512 C kernels (else the Swift loops below).
-    public static let usesAVX512 = tailor_avx512_available() != 0
-
     /// The forward row pass over `scores[rows, cols]`: row i sees columns
     /// `lo = firstKey[i] − keyOffset ... hi = q0 + i − keyOffset` and becomes its softmax over that
     /// range (zeros outside); `lse[i]` gets the row's log-sum-exp.
@@ -125,7 +122,7 @@ public enum Attention {
         _ scores: UnsafeMutablePointer<Float>, rows: Int, cols: Int, firstKey: UnsafePointer<Int32>, keyOffset: Int,
         q0: Int, lse: UnsafeMutablePointer<Float>
     ) {
-        if usesAVX512 {
+        if FastMath.usesAVX512 {
             tailor_attention_softmax_rows(scores, Int32(rows), Int32(cols), firstKey, Int32(keyOffset), Int32(q0), lse)
         } else {
             softmaxRowsReference(scores, rows: rows, cols: cols, firstKey: firstKey, keyOffset: keyOffset, q0: q0, lse: lse)
@@ -158,7 +155,7 @@ public enum Attention {
         firstKey: UnsafePointer<Int32>, keyOffset: Int, q0: Int, lse: UnsafePointer<Float>,
         dOut: UnsafePointer<Float>, out: UnsafePointer<Float>, ld: Int, headDim: Int
     ) {
-        if usesAVX512 {
+        if FastMath.usesAVX512 {
             tailor_attention_softmax_backward_rows(p, ds, Int32(rows), Int32(cols), firstKey, Int32(keyOffset), Int32(q0), lse,
                                                    dOut, out, ld, Int32(headDim))
         } else {

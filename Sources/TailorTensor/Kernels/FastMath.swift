@@ -11,8 +11,10 @@ import CTailorKernels
 public enum FastMath {
     public typealias Vector = SIMD8<Float>
 
-    /// Whether the row helpers run in AVX-512 C kernels (same polynomial with fused multiply-adds,
-    /// so within an ulp of ``exp(_:)``; still a pure function of the input on one machine).
+    /// Whether the CPU and OS support AVX-512F, checked once: then the row helpers here and the
+    /// attention and SwiGLU passes run in C kernels (the exponential is the same polynomial with
+    /// fused multiply-adds, within an ulp of ``exp(_:)``, and still a pure function of its input on
+    /// one machine); otherwise in the Swift loops, which are also the tests' reference.
     public static let usesAVX512 = tailor_avx512_available() != 0
 
     /// e^x; 0 below −87.3 (and for −∞), +∞ above 88.7.

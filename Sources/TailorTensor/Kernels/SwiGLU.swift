@@ -6,16 +6,13 @@ import CTailorKernels
 /// compiled for baseline x86-64); the Swift loops (`…Reference`) are the fallback and the tests'
 /// reference.
 public enum SwiGLU {
-    /// Whether the AVX-512 kernels are used on this CPU.
-    public static let usesAVX512 = tailor_avx512_available() != 0
-
     /// h, gate, up: `[count]`.
     public static func forward(
         gate: UnsafePointer<Float>, up: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, count: Int
     ) {
         Parallel.forEachChunk(count, minChunk: 1 << 14) { r in
             let lo = r.lowerBound
-            if usesAVX512 {
+            if FastMath.usesAVX512 {
                 tailor_swiglu_forward(gate + lo, up + lo, h + lo, r.count)
             } else {
                 forwardReference(gate: gate + lo, up: up + lo, h: h + lo, count: r.count)
@@ -42,7 +39,7 @@ public enum SwiGLU {
     ) {
         Parallel.forEachChunk(count, minChunk: 1 << 14) { r in
             let lo = r.lowerBound
-            if usesAVX512, let dUp, let dGate {
+            if FastMath.usesAVX512, let dUp, let dGate {
                 tailor_swiglu_backward(dh + lo, gate + lo, up + lo, dGate + lo, dUp + lo, r.count)
             } else {
                 backwardReference(dh: dh + lo, gate: gate + lo, up: up + lo, dGate: dGate.map { $0 + lo }, dUp: dUp.map { $0 + lo },
