@@ -47,7 +47,66 @@ static inline size_t packed_index(int k, int r, int c) {
     return ((size_t)nb * kblocks + kb) * 512 + (size_t)(kk / 2) * 32 + j * 2 + (kk & 1);
 }
 
+// AVX512F usable (CPU and OS), plus AVX512BW and AVX512_BF16.
+static int has_avx512_bf16(void) {
+    static int state = -1;
+    if (state < 0) {
+        unsigned a, b, c, d, a1 = 0, b1, c1, d1;
+        int bw = __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 30) & 1);
+        int bf16 = __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1) && ((a1 >> 5) & 1);
+        state = tailor_avx512_available() && bw && bf16;
+    }
+    return state;
+}
+
+static inline __mmask16 lanes(int w) { return w >= 16 ? 0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
+
+// The packing below in AVX-512: one 16-column × 32-k tile at a time, every element written
+// (padding as zeros). Transposed sources read a k pair as two 16-float runs and interleave them;
+// row-major sources round 32 k of one column to 16 pairs and scatter them down the tile.
+__attribute__((target("avx512f,avx512bf16,avx512bw")))
+static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
+    int kblocks = pad32(k) / 32, nblocks = pad32(n) / 16;
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32(16));
+    for (int nb = 0; nb < nblocks; nb++) {
+        int n0 = nb * 16, width = n - n0;
+        for (int kb = 0; kb < kblocks; kb++) {
+            uint16_t *tile = out + ((size_t)nb * kblocks + kb) * 512;
+            int k0 = kb * 32;
+            if (transposed) {
+                __mmask16 m = lanes(width);
+                for (int r = 0; r < 16; r++) {
+                    int c = k0 + 2 * r;
+                    __m512 lo = c < k ? _mm512_maskz_loadu_ps(m, b + (size_t)c * ldb + n0) : _mm512_setzero_ps();
+                    __m512 hi = c + 1 < k ? _mm512_maskz_loadu_ps(m, b + (size_t)(c + 1) * ldb + n0) : _mm512_setzero_ps();
+                    __m512i v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+                    _mm512_storeu_si512((void *)(tile + r * 32), _mm512_permutexvar_epi16(interleave, v));
+                }
+            } else {
+                __mmask16 m0 = lanes(k - k0), m1 = lanes(k - k0 - 16);
+                for (int j = 0; j < 16; j++) {
+                    __m512i v = _mm512_setzero_si512();
+                    if (j < width) {
+                        const float *src = b + (size_t)(n0 + j) * ldb + k0;
+                        v = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16), _mm512_maskz_loadu_ps(m0, src));
+                    }
+                    // Pair r (k0 + 2r, 2r + 1) of column j goes to tile row r, slot j.
+                    _mm512_i32scatter_epi32((void *)(tile + j * 2), down, v, 4);
+                }
+            }
+        }
+    }
+}
+
 void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
+    if (has_avx512_bf16()) { pack_avx512(b, n, k, ldb, transposed, out); return; }
+    tailor_bf16_pack_reference(b, n, k, ldb, transposed, out);
+}
+
+void tailor_bf16_pack_reference(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
     memset(out, 0, tailor_bf16_packed_count(n, k) * sizeof(uint16_t));
     for (int r = 0; r < n; r++)
         for (int c = 0; c < k; c++) {

@@ -87,6 +87,9 @@ public final class LlamaModel: @unchecked Sendable {
     /// head is multiplied tile by tile in the fused cross-entropy.
     public let outputHead: any LinearWeight
     let rope: RoPECache
+    /// Attention's products in bf16 on AMX tiles (fp32 softmax and accumulation) during training;
+    /// set for ``BaseQuantization/bf16`` models, whose projections already run that way.
+    public var bf16Attention = false
 
     /// Loads a Hugging Face model folder (`config.json` + safetensors in f32, f16 or bf16).
     public convenience init(folder: URL) throws {
@@ -215,7 +218,7 @@ public final class LlamaModel: @unchecked Sendable {
         let q = tape.rope(linear(n1, .q, recompute: n1Again), heads: c.headCount, headDim: c.headDim, positions: batch.positions, cache: rope)
         let k = tape.rope(linear(n1, .k, recompute: n1Again), heads: c.kvHeadCount, headDim: c.headDim, positions: batch.positions, cache: rope)
         let v = linear(n1, .v, recompute: n1Again)
-        let attn = tape.attention(q, k, v, shape: shape, firstKey: firstKey)
+        let attn = tape.attention(q, k, v, shape: shape, firstKey: firstKey, bf16: bf16Attention)
         let h = tape.add(x, linear(attn, .o))
         let n2 = tape.rmsNorm(h, weight: b.postAttentionNorm, eps: c.rmsNormEps)
         let n2Again = Recomputed { [h = h.value, w = b.postAttentionNorm.value] in Self.rmsNormed(h, w, eps: c.rmsNormEps) }

@@ -63,7 +63,8 @@ extension LlamaModel {
     /// Builds a model from dense tensors with the seven block projections quantized as they are
     /// loaded (one dense projection exists at a time); embeddings, head, norms and biases stay fp32
     /// — except with ``BaseQuantization/bf16``, where the token embedding and output head are
-    /// bf16 matrices too, so the fused cross-entropy also runs on bf16 products.
+    /// bf16 matrices too, so the fused cross-entropy also runs on bf16 products, and attention's
+    /// products run in bf16 as well (``bf16Attention``).
     ///
     /// - Parameters:
     ///   - q: the block format; each projection's input width must be a multiple of its block size.
@@ -77,6 +78,7 @@ extension LlamaModel {
             }
             return try q.quantize(name, try load(name, shape))
         }, loadTable: q == .bf16 ? { name, shape in try BF16Matrix(name: name, rounding: try load(name, shape)) } : nil)
+        bf16Attention = q == .bf16
     }
 
     /// Whether any block projection is a frozen quantized matrix (full fine-tuning is then impossible).

@@ -6,7 +6,7 @@ import TailorTape
 import TailorTensor
 import TailorTestSupport
 
-/// `--quantize bf16`: every frozen matrix in bf16, products in bf16 with fp32 accumulation.
+/// `--quantize bf16`: every frozen matrix in bf16, products (attention's too) in bf16 with fp32 accumulation.
 /// Mixed precision is not Tailor's exact path, so it is held to bf16 tolerances against fp32.
 @Suite struct BF16ModelTests {
     @Test func lossAndAdapterGradientsTrackFP32() throws {
@@ -14,7 +14,7 @@ import TailorTestSupport
         let folder = f.folder.appendingPathComponent("model")
         let bf = try LlamaModel(folder: folder, quantizing: .bf16)
         try PEFTAdapter.load(folder: f.folder.appendingPathComponent("adapter"), into: bf, trainable: true)
-        #expect(bf.embedding is BF16Matrix && bf.blocks[0][.q].weight is BF16Matrix && bf.hasQuantizedBase)
+        #expect(bf.embedding is BF16Matrix && bf.blocks[0][.q].weight is BF16Matrix && bf.hasQuantizedBase && bf.bf16Attention)
         func run(_ m: LlamaModel) -> (Float, [[Float]]) {
             let tape = Tape()
             let out = m.loss(tape, f.batch)

@@ -1,6 +1,7 @@
 import Testing
 import TailorTensor
 import TailorTestSupport
+import CTailorKernels
 
 @Suite struct BF16MatMulTests {
     /// Round to nearest, ties to even, at the 16th bit.
@@ -22,6 +23,22 @@ import TailorTestSupport
             #expect(p[r, c] == BF16MatMul.roundedToBF16(b[r * 40 + c]))
             #expect(t[c, r] == p[r, c])
         } }
+    }
+
+    /// The AVX-512 packing (taken when the CPU has AVX512_BF16) writes the same bits as the plain C
+    /// loop, padding included, in both orientations and for sizes off the 16/32 grid.
+    @Test(arguments: [(19, 40), (16, 32), (45, 70), (1, 1), (64, 33)])
+    func fastPackingMatchesPlainLoop(n: Int, k: Int) {
+        var rng = TestRandom(seed: UInt64(n * 100 + k))
+        let ld = max(n, k) + 3
+        let b = rng.tensor([max(n, k), ld], -300, 300)
+        let count = tailor_bf16_packed_count(Int32(n), Int32(k))
+        for transposed in [false, true] {
+            var fast = [UInt16](repeating: 0xAAAA, count: count), plain = [UInt16](repeating: 0x5555, count: count)
+            tailor_bf16_pack(b.pointer, Int32(n), Int32(k), Int32(ld), transposed ? 1 : 0, &fast)
+            tailor_bf16_pack_reference(b.pointer, Int32(n), Int32(k), Int32(ld), transposed ? 1 : 0, &plain)
+            #expect(fast == plain, "\(n)×\(k) transposed \(transposed)")
+        }
     }
 
     /// The product (AMX where available) against the plain path and against a double-precision

@@ -19,7 +19,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Batch of the long-sequence row.") var longBatch = 2
     @Flag(help: "Do not run the peer.") var skipPeer = false
     @Flag(help: "Skip the one-thread row.") var skipScaling = false
-    @Flag(help: "Skip the long-sequence row.") var skipLong = false
+    @Flag(help: "Skip the long-sequence rows (f32, and bf16 unless --skip-bf16).") var skipLong = false
     @Flag(help: "Skip the quantized-base rows (q8_0, q4_0).") var skipQuantized = false
     @Flag(help: "Skip the bf16 (AMX) rows and the peer's bf16 runs.") var skipBF16 = false
 
@@ -64,10 +64,14 @@ struct Compare: ParsableCommand {
             oneThread = try tailor("none", batch: batch, seq: seq, threads: 1)
             report(oneThread!, nil)
         }
-        var long: StepResult?
+        var long: StepResult?, longBF16: StepResult?
         if !skipLong {
             long = try tailor("none", batch: longBatch, seq: longSeq, threads: threads)
             report(long!, nil)
+            if !bf16.isEmpty {
+                longBF16 = try tailor("none", batch: longBatch, seq: longSeq, threads: threads, quantize: "bf16")
+                report(longBF16!, nil)
+            }
         }
 
         print("\nload average at end: \(Load.text)")
@@ -98,9 +102,11 @@ struct Compare: ParsableCommand {
             print(String(format: "\nthreads: %d threads %.1f tokens/s vs 1 thread %.1f tokens/s = %.2f× (target ≥ 1.7×)",
                          threads, base.bestTokensPerSecond, oneThread.bestTokensPerSecond, base.bestTokensPerSecond / oneThread.bestTokensPerSecond))
         }
-        if let long {
-            print(String(format: "seq %d (batch %d): %.1f tokens/s, peak RSS %.2f GiB; cost per token %.2f× seq %d's (target ≤ 1.3×)",
-                         long.seq, long.batch, long.bestTokensPerSecond, long.peakRSSGiB, base.bestTokensPerSecond / long.bestTokensPerSecond, seq))
+        for (name, long, short) in [("f32", long, base), ("bf16", longBF16, bf16.first?.1)] {
+            guard let long, let short else { continue }
+            print(String(format: "seq %d (batch %d), %@: %.1f tokens/s, peak RSS %.2f GiB; cost per token %.2f× seq %d's (target ≤ 1.3×)",
+                         long.seq, long.batch, name, long.bestTokensPerSecond, long.peakRSSGiB,
+                         short.bestTokensPerSecond / long.bestTokensPerSecond, seq))
         }
     }
 

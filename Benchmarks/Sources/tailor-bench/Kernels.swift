@@ -63,6 +63,14 @@ struct Kernels: ParsableCommand {
                         Attention.backward(dOut: q.pointer, q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer,
                                            dq: dq.pointer, dk: dk.pointer, dv: dv.pointer, shape: s, firstKey: fk)
                     }
+                    guard Attention.bf16UsesAMX else { return }
+                    timer.time("attention forward bf16 (AMX) \(batch)×\(seq)", flops: flops) {
+                        Attention.forwardBF16(q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer, shape: s, firstKey: fk)
+                    }
+                    timer.time("attention backward bf16 (AMX) \(batch)×\(seq)", flops: 2.5 * flops) {
+                        Attention.backwardBF16(dOut: q.pointer, q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer,
+                                               dq: dq.pointer, dk: dk.pointer, dv: dv.pointer, shape: s, firstKey: fk)
+                    }
                 }
             }
         }

@@ -19,6 +19,10 @@ size_t tailor_bf16_packed_count(int n, int k);
 /// zero padded. Rounds to nearest even.
 void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uint16_t *out);
 
+/// tailor_bf16_pack in plain C, one element at a time (the reference for the AVX-512 path, which
+/// tailor_bf16_pack takes when the CPU has AVX512_BF16).
+void tailor_bf16_pack_reference(const float *b, int n, int k, int ldb, int transposed, uint16_t *out);
+
 /// Reads element (r, c) of a packed matrix back as fp32.
 float tailor_bf16_packed_get(const uint16_t *packed, int n, int k, int r, int c);
 

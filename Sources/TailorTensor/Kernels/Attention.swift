@@ -20,14 +20,21 @@ public struct AttentionShape: Sendable, Equatable {
 /// Query head h reads kv head `h / (heads / kvHeads)`. Query row q sees key k iff
 /// `firstKey[q] <= k <= q`; ``firstVisibleKeys(batch:seq:segments:window:)`` builds `firstKey`.
 public enum Attention {
-    /// Query rows per tile: bounds the scratch to `tile × seq` floats per worker.
-    public static let queryTile = 64
+    /// Stacked query rows per forward tile: the `heads / kvHeads` query heads that share a kv head
+    /// are stacked into one `[rows, D]` block, so K and V are packed once per tile for all of them
+    /// and each product is `rep`× taller. Scratch stays `rows × seq` floats per worker.
+    public static let forwardRows = 192
 
-    /// Query rows per tile in the backward: longer sequences use taller tiles, because dK and dV
-    /// accumulate `dSᵀ·Q` and `Pᵀ·dO` over tiles with an inner dimension of the tile height (64
-    /// rows made those products memory-bound: 2 × 2048, one thread, 844 → 573 ms at 256 rows).
-    /// Scratch stays `tile × seq` floats per worker, linear in seq.
-    public static func backwardTile(seq: Int) -> Int { min(256, max(queryTile, seq / 8)) }
+    /// Stacked query rows per backward tile: dK and dV accumulate `dSᵀ·Q` and `Pᵀ·dO` with an inner
+    /// dimension of the stacked tile height, so longer sequences use taller tiles (64 rows made those
+    /// products memory-bound). Scratch stays linear in seq.
+    public static func backwardRows(seq: Int) -> Int { min(256, max(64, seq / 8)) }
+
+    /// Query rows per head in one tile of `rows` stacked rows (a multiple of 16 when it can be).
+    static func tileHeight(stackedRows: Int, _ s: AttentionShape) -> Int {
+        let per = stackedRows / (s.heads / s.kvHeads)
+        return per >= 32 ? per / 16 * 16 : max(8, per)
+    }
 
     /// The first key each query may see `[batch·seq]`: the start of its segment (packed rows,
     /// segments are contiguous runs of equal ids) and, with a window W, `q − W + 1`.
@@ -54,29 +61,33 @@ public enum Attention {
         shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>
     ) {
         precondition(firstKey.count == s.rows, "attention: firstKey has \(firstKey.count) rows, want \(s.rows)")
-        forEachGroup(s, tile: queryTile) { b, kvh, scratch in
-            let scores = scratch.0
-            forEachTile(s, tile: queryTile, b: b, kvh: kvh, firstKey: firstKey) { h, q0, q1, kLo in
-                let tq = q1 - q0, nk = q1 - kLo
-                let qRows = q + (b * s.seq + q0) * s.queryWidth + h * s.headDim
-                let kRows = k + (b * s.seq + kLo) * s.kvWidth + kvh * s.headDim
-                let vRows = v + (b * s.seq + kLo) * s.kvWidth + kvh * s.headDim
-                // scores[tq, nk] = scale · Q Kᵀ
-                BLAS.gemm(transB: true, m: tq, n: nk, k: s.headDim, alpha: scale(s),
-                          a: qRows, lda: s.queryWidth, b: kRows, ldb: s.kvWidth, c: scores, ldc: nk)
-                softmaxRows(scores, rows: tq, cols: nk, firstKey: firstKey.baseAddress! + b * s.seq + q0, keyOffset: kLo,
-                            q0: q0, lse: lse + (b * s.heads + h) * s.seq + q0)
-                // out[tq, D] = P V
-                BLAS.gemm(m: tq, n: s.headDim, k: nk, a: scores, lda: nk, b: vRows, ldb: s.kvWidth,
-                          c: out + (b * s.seq + q0) * s.queryWidth + h * s.headDim, ldc: s.queryWidth)
+        let tile = tileHeight(stackedRows: forwardRows, s), rep = s.heads / s.kvHeads, d = s.headDim
+        let stacked = rep * min(tile, s.seq)
+        forEachGroup(s, floats: [stacked * s.seq, stacked * d, stacked * d]) { b, kvh, scratch in
+            let scores = scratch.floats[0], qs = scratch.floats[1], os = scratch.floats[2]  // [m, seq], [m, D], [m, D]
+            forEachTile(s, tile: tile, b: b, firstKey: firstKey) { q0, q1, kLo in
+                let tq = q1 - q0, nk = q1 - kLo, h0 = kvh * rep
+                let kvOff = (b * s.seq + kLo) * s.kvWidth + kvh * d
+                let qOff = (b * s.seq + q0) * s.queryWidth + h0 * d  // head h0's rows; head h0 + r is r·D further
+                stack(q + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: qs)
+                // scores[rep·tq, nk] = scale · Qs Kᵀ
+                BLAS.gemm(transB: true, m: rep * tq, n: nk, k: d, alpha: scale(s),
+                          a: qs, lda: d, b: k + kvOff, ldb: s.kvWidth, c: scores, ldc: nk)
+                for r in 0..<rep {
+                    softmaxRows(scores + r * tq * nk, rows: tq, cols: nk, firstKey: firstKey.baseAddress! + b * s.seq + q0,
+                                keyOffset: kLo, q0: q0, lse: lse + (b * s.heads + h0 + r) * s.seq + q0)
+                }
+                // os[rep·tq, D] = P V
+                BLAS.gemm(m: rep * tq, n: d, k: nk, a: scores, lda: nk, b: v + kvOff, ldb: s.kvWidth, c: os, ldc: d)
+                unstack(os, rows: tq, heads: rep, headDim: d, into: out + qOff, ld: s.queryWidth, accumulate: false)
             }
         }
     }
 
     /// Accumulates dq, dk, dv (each may be nil) from dOut `[batch·seq, heads·D]`.
     ///
-    /// Per tile: P = exp(scale·QKᵀ − lse); dP = dO Vᵀ; dS = P ⊙ (dP − rowsum(dO ⊙ O));
-    /// dQ += scale·dS K; dK += scale·dSᵀ Q; dV += Pᵀ dO.
+    /// Per tile (query heads of a kv group stacked): P = exp(scale·QKᵀ − lse); dP = dO Vᵀ;
+    /// dS = P ⊙ (dP − rowsum(dO ⊙ O)); dQ += scale·dS K; dK += scale·dSᵀ Q; dV += Pᵀ dO.
     public static func backward(
         dOut: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         out: UnsafePointer<Float>, lse: UnsafePointer<Float>,
@@ -84,33 +95,60 @@ public enum Attention {
         shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>
     ) {
         if dq == nil && dk == nil && dv == nil { return }
-        let tile = backwardTile(seq: s.seq)
-        forEachGroup(s, tile: tile) { b, kvh, scratch in
-            let p = scratch.0, ds = scratch.1
-            forEachTile(s, tile: tile, b: b, kvh: kvh, firstKey: firstKey) { h, q0, q1, kLo in
-                let tq = q1 - q0, nk = q1 - kLo
-                let qOff = (b * s.seq + q0) * s.queryWidth + h * s.headDim
-                let kvOff = (b * s.seq + kLo) * s.kvWidth + kvh * s.headDim
-                BLAS.gemm(transB: true, m: tq, n: nk, k: s.headDim, alpha: scale(s),
-                          a: q + qOff, lda: s.queryWidth, b: k + kvOff, ldb: s.kvWidth, c: p, ldc: nk)
-                // dP[tq, nk] = dO Vᵀ
-                BLAS.gemm(transB: true, m: tq, n: nk, k: s.headDim,
-                          a: dOut + qOff, lda: s.queryWidth, b: v + kvOff, ldb: s.kvWidth, c: ds, ldc: nk)
-                softmaxBackwardRows(p, ds, rows: tq, cols: nk, firstKey: firstKey.baseAddress! + b * s.seq + q0, keyOffset: kLo,
-                                    q0: q0, lse: lse + (b * s.heads + h) * s.seq + q0, dOut: dOut + qOff, out: out + qOff,
-                                    ld: s.queryWidth, headDim: s.headDim)
+        let tile = tileHeight(stackedRows: backwardRows(seq: s.seq), s), rep = s.heads / s.kvHeads, d = s.headDim
+        let stacked = rep * min(tile, s.seq)
+        forEachGroup(s, floats: [stacked * s.seq, stacked * s.seq, stacked * d, stacked * d, stacked * d]) { b, kvh, scratch in
+            let p = scratch.floats[0], ds = scratch.floats[1]  // each [rep·tq, nk]
+            let qs = scratch.floats[2], dos = scratch.floats[3], dqs = scratch.floats[4]  // each [rep·tq, D]
+            forEachTile(s, tile: tile, b: b, firstKey: firstKey) { q0, q1, kLo in
+                let tq = q1 - q0, nk = q1 - kLo, h0 = kvh * rep, m = rep * tq
+                let qOff = (b * s.seq + q0) * s.queryWidth + h0 * d
+                let kvOff = (b * s.seq + kLo) * s.kvWidth + kvh * d
+                stack(q + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: qs)
+                stack(dOut + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: dos)
+                // p[m, nk] = scale · Qs Kᵀ; ds[m, nk] = dOs Vᵀ
+                BLAS.gemm(transB: true, m: m, n: nk, k: d, alpha: scale(s),
+                          a: qs, lda: d, b: k + kvOff, ldb: s.kvWidth, c: p, ldc: nk)
+                BLAS.gemm(transB: true, m: m, n: nk, k: d, a: dos, lda: d, b: v + kvOff, ldb: s.kvWidth, c: ds, ldc: nk)
+                for r in 0..<rep {
+                    softmaxBackwardRows(p + r * tq * nk, ds + r * tq * nk, rows: tq, cols: nk,
+                                        firstKey: firstKey.baseAddress! + b * s.seq + q0, keyOffset: kLo, q0: q0,
+                                        lse: lse + (b * s.heads + h0 + r) * s.seq + q0,
+                                        dOut: dOut + qOff + r * d, out: out + qOff + r * d, ld: s.queryWidth, headDim: d)
+                }
                 if let dq {
-                    BLAS.gemm(m: tq, n: s.headDim, k: nk, alpha: scale(s), a: ds, lda: nk,
-                              b: k + kvOff, ldb: s.kvWidth, beta: 1, c: dq + qOff, ldc: s.queryWidth)
+                    // dqs[m, D] = scale · dS K, added into each head's dq rows
+                    BLAS.gemm(m: m, n: d, k: nk, alpha: scale(s), a: ds, lda: nk, b: k + kvOff, ldb: s.kvWidth, c: dqs, ldc: d)
+                    unstack(dqs, rows: tq, heads: rep, headDim: d, into: dq + qOff, ld: s.queryWidth, accumulate: true)
                 }
                 if let dk {
-                    BLAS.gemm(transA: true, m: nk, n: s.headDim, k: tq, alpha: scale(s), a: ds, lda: nk,
-                              b: q + qOff, ldb: s.queryWidth, beta: 1, c: dk + kvOff, ldc: s.kvWidth)
+                    BLAS.gemm(transA: true, m: nk, n: d, k: m, alpha: scale(s), a: ds, lda: nk,
+                              b: qs, ldb: d, beta: 1, c: dk + kvOff, ldc: s.kvWidth)
                 }
                 if let dv {
-                    BLAS.gemm(transA: true, m: nk, n: s.headDim, k: tq, a: p, lda: nk,
-                              b: dOut + qOff, ldb: s.queryWidth, beta: 1, c: dv + kvOff, ldc: s.kvWidth)
+                    BLAS.gemm(transA: true, m: nk, n: d, k: m, a: p, lda: nk, b: dos, ldb: d, beta: 1, c: dv + kvOff, ldc: s.kvWidth)
                 }
+            }
+        }
+    }
+
+    /// Copies `heads` adjacent heads of `rows` rows (row i, head r at `src + i·ld + r·D`) into
+    /// `dst[heads·rows, D]`, head-major: head r's rows start at `r·rows·D`.
+    static func stack(_ src: UnsafePointer<Float>, ld: Int, rows: Int, heads: Int, headDim d: Int,
+                      into dst: UnsafeMutablePointer<Float>) {
+        for r in 0..<heads {
+            for i in 0..<rows { (dst + (r * rows + i) * d).update(from: src + i * ld + r * d, count: d) }
+        }
+    }
+
+    /// The inverse of ``stack(_:ld:rows:heads:headDim:into:)``: writes `src[heads·rows, D]` back into
+    /// the heads' rows of `dst`, or adds `scale ·` it when `accumulate`.
+    static func unstack(_ src: UnsafePointer<Float>, rows: Int, heads: Int, headDim d: Int,
+                        into dst: UnsafeMutablePointer<Float>, ld: Int, accumulate: Bool, scale: Float = 1) {
+        for r in 0..<heads {
+            for i in 0..<rows {
+                let from = src + (r * rows + i) * d, to = dst + i * ld + r * d
+                if accumulate { for j in 0..<d { to[j] += scale * from[j] } } else { to.update(from: from, count: d) }
             }
         }
     }
@@ -215,19 +253,30 @@ public enum Attention {
         return out
     }
 
-    private static func scale(_ s: AttentionShape) -> Float { 1 / Float(s.headDim).squareRoot() }
+    static func scale(_ s: AttentionShape) -> Float { 1 / Float(s.headDim).squareRoot() }
+
+    /// Per-worker scratch buffers, of the float and UInt16 counts ``forEachGroup(_:floats:halves:_:)`` was given.
+    struct Scratch {
+        var floats: [UnsafeMutablePointer<Float>], halves: [UnsafeMutablePointer<UInt16>]
+    }
 
     /// Runs `body(b, kvHead, scratch)` for every (batch row, kv head) group — each group owns its
     /// dk/dv rows, so groups can run in parallel with single-threaded BLAS inside.
-    private static func forEachGroup(
-        _ s: AttentionShape, tile: Int,
-        _ body: (Int, Int, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)) -> Void
+    static func forEachGroup(
+        _ s: AttentionShape, floats: [Int], halves: [Int] = [], _ body: (Int, Int, Scratch) -> Void
     ) {
         let groups = s.batch * s.kvHeads
-        let scratchCount = min(tile, s.seq) * s.seq
+        // Every buffer starts on a 64-byte boundary.
+        let floatCounts = floats.map { ($0 + 15) / 16 * 16 }, halfCounts = halves.map { ($0 + 31) / 32 * 32 }
+        let total = floatCounts.reduce(0, +) + halfCounts.reduce(0, +) / 2
         func run(_ range: Range<Int>) {
-            BufferPool.withScratch(2 * scratchCount, of: Float.self) { a in  // two [tile, seq] score buffers
-                for g in range { body(g / s.kvHeads, g % s.kvHeads, (a, a + scratchCount)) }
+            BufferPool.withScratch(total, of: Float.self) { a in
+                var next = a, fs: [UnsafeMutablePointer<Float>] = [], hs: [UnsafeMutablePointer<UInt16>] = []
+                for c in floatCounts { fs.append(next); next += c }
+                for c in halfCounts {
+                    hs.append(UnsafeMutableRawPointer(next).bindMemory(to: UInt16.self, capacity: c)); next += c / 2
+                }
+                for g in range { body(g / s.kvHeads, g % s.kvHeads, Scratch(floats: fs, halves: hs)) }
             }
         }
         if groups >= Parallel.workers && Parallel.workers > 1 {
@@ -237,20 +286,16 @@ public enum Attention {
         }
     }
 
-    /// Runs `body(head, q0, q1, kLo)` for each query head of the group and each query tile.
-    private static func forEachTile(
-        _ s: AttentionShape, tile: Int, b: Int, kvh: Int, firstKey: UnsafeBufferPointer<Int32>,
-        _ body: (Int, Int, Int, Int) -> Void
+    /// Runs `body(q0, q1, kLo)` for each query tile of batch row `b`.
+    static func forEachTile(
+        _ s: AttentionShape, tile: Int, b: Int, firstKey: UnsafeBufferPointer<Int32>, _ body: (Int, Int, Int) -> Void
     ) {
-        let rep = s.heads / s.kvHeads
-        for h in (kvh * rep)..<((kvh + 1) * rep) {
-            var q0 = 0
-            while q0 < s.seq {
-                let q1 = min(s.seq, q0 + tile)
-                // firstKey is non-decreasing along a row, so the tile's first row bounds it.
-                body(h, q0, q1, Int(firstKey[b * s.seq + q0]))
-                q0 = q1
-            }
+        var q0 = 0
+        while q0 < s.seq {
+            let q1 = min(s.seq, q0 + tile)
+            // firstKey is non-decreasing along a row, so the tile's first row bounds it.
+            body(q0, q1, Int(firstKey[b * s.seq + q0]))
+            q0 = q1
         }
     }
 }
