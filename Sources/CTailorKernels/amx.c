@@ -101,6 +101,27 @@ static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, u
     }
 }
 
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+void tailor_bf16_pack_rows_transposed(const uint16_t *a, int rows, int cols, int lda, uint16_t *out) {
+    int kblocks = pad32(rows) / 32, nblocks = pad32(cols) / 16;
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int nb = 0; nb < nblocks; nb++) {
+        int n0 = nb * 16;
+        __mmask16 m = lanes(cols - n0);
+        for (int kb = 0; kb < kblocks; kb++) {
+            uint16_t *tile = out + ((size_t)nb * kblocks + kb) * 512;
+            for (int r = 0; r < 16; r++) {
+                int c = kb * 32 + 2 * r;
+                __m256i lo = c < rows ? _mm256_maskz_loadu_epi16(m, a + (size_t)c * lda + n0) : _mm256_setzero_si256();
+                __m256i hi = c + 1 < rows ? _mm256_maskz_loadu_epi16(m, a + (size_t)(c + 1) * lda + n0) : _mm256_setzero_si256();
+                __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+                _mm512_storeu_si512((void *)(tile + r * 32), _mm512_permutexvar_epi16(interleave, v));
+            }
+        }
+    }
+}
+
 void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
     if (has_avx512_bf16()) { pack_avx512(b, n, k, ldb, transposed, out); return; }
     tailor_bf16_pack_reference(b, n, k, ldb, transposed, out);

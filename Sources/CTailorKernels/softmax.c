@@ -92,3 +92,70 @@ void tailor_exp_scaled(const float *x, float *y, long n, float shift, float scal
         _mm512_mask_storeu_ps(y + j, k, _mm512_mul_ps(e, sc));
     }
 }
+
+// Lanes of the 16 columns from j whose index lies in lo...hi.
+__attribute__((target("avx512f")))
+static inline __mmask16 in_range(int j, int lo, int hi) {
+    __m512i col = _mm512_add_epi32(_mm512_set1_epi32(j), _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+    return _mm512_cmp_epi32_mask(col, _mm512_set1_epi32(lo), _MM_CMPINT_NLT)
+         & _mm512_cmp_epi32_mask(col, _mm512_set1_epi32(hi), _MM_CMPINT_LE);
+}
+
+__attribute__((target("avx512f,avx512bf16,avx512vl")))
+void tailor_attention_softmax_rows_bf16(float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
+                                        int q0, float *lse, uint16_t *p16, int kpad) {
+    for (int i = 0; i < rows; i++) {
+        float *row = scores + (long)i * cols;
+        int lo = first_key[i] - key_offset, hi = q0 + i - key_offset, n = hi - lo + 1;
+        float *x = row + lo;
+        __m512 mv = _mm512_set1_ps(-__builtin_inff());
+        for (int j = 0; j < n; j += 16) {
+            __mmask16 k = tail_mask(n - j);
+            mv = _mm512_mask_max_ps(mv, k, mv, _mm512_maskz_loadu_ps(k, x + j));
+        }
+        float m = _mm512_reduce_max_ps(mv);
+        __m512 sv = _mm512_setzero_ps(), shift = _mm512_set1_ps(m);
+        for (int j = 0; j < n; j += 16) {
+            __mmask16 k = tail_mask(n - j);
+            __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), shift)));
+            _mm512_mask_storeu_ps(x + j, k, e);
+            sv = _mm512_add_ps(sv, e);
+        }
+        float sum = _mm512_reduce_add_ps(sv);
+        __m512 inv = _mm512_set1_ps(1 / sum);
+        // Normalised straight into the bf16 row (zeros outside lo...hi and in the padding).
+        uint16_t *out = p16 + (long)i * kpad;
+        for (int j = 0; j < kpad; j += 16) {
+            __mmask16 k = in_range(j, lo, hi);
+            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + j), inv);
+            _mm256_storeu_si256((__m256i *)(out + j), (__m256i)_mm512_cvtneps_pbh(v));
+        }
+        lse[i] = m + logf(sum);
+    }
+}
+
+__attribute__((target("avx512f,avx512bf16,avx512vl")))
+void tailor_attention_softmax_backward_rows_bf16(const float *p, const float *ds, int rows, int cols,
+                                                 const int32_t *first_key, int key_offset, int q0, const float *lse,
+                                                 const float *dout, const float *out, long ld, int head_dim,
+                                                 uint16_t *p16, uint16_t *ds16, int kpad) {
+    for (int i = 0; i < rows; i++) {
+        const float *pr = p + (long)i * cols, *dr = ds + (long)i * cols;
+        int lo = first_key[i] - key_offset, hi = q0 + i - key_offset;
+        __m512 dv = _mm512_setzero_ps();
+        const float *a = dout + (long)i * ld, *b = out + (long)i * ld;
+        for (int j = 0; j < head_dim; j += 16) {
+            __mmask16 k = tail_mask(head_dim - j);
+            dv = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + j), _mm512_maskz_loadu_ps(k, b + j), dv);
+        }
+        __m512 d = _mm512_set1_ps(_mm512_reduce_add_ps(dv)), l = _mm512_set1_ps(lse[i]);
+        uint16_t *po = p16 + (long)i * kpad, *so = ds16 + (long)i * kpad;
+        for (int j = 0; j < kpad; j += 16) {  // P = e^(S − lse); dS = P ⊙ (dP − d); zeros outside lo...hi
+            __mmask16 k = in_range(j, lo, hi);
+            __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, pr + j), l)));
+            __m512 s = _mm512_maskz_mul_ps(k, e, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr + j), d));
+            _mm256_storeu_si256((__m256i *)(po + j), (__m256i)_mm512_cvtneps_pbh(e));
+            _mm256_storeu_si256((__m256i *)(so + j), (__m256i)_mm512_cvtneps_pbh(s));
+        }
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import TailorTensor
 import TailorTestSupport
+import CTailorKernels
 
 @Suite struct AttentionBF16Tests {
     /// Plain attention over full `[T, T]` matrices in Double, with each product's operands rounded
@@ -84,6 +85,46 @@ import TailorTestSupport
         for (i, (name, want)) in [("out", expected.out), ("dq", expected.dq), ("dk", expected.dk), ("dv", expected.dv)].enumerated() {
             expectClose(results[i], want, atol: 4e-4, "\(name) vs rounding reference, \(label)")
             expectClose(results[i], results[4 + i], rtol: 1e-2, "\(name) vs fp32 kernel, \(label)")
+        }
+    }
+
+    /// The AMX path's fused row passes write bf16 rows bit for bit equal to the fp32 passes'
+    /// output rounded, with zeros outside each row's range and across the padding to `kpad`.
+    @Test func fusedRowPassesEqualRoundedFP32Passes() throws {
+        try #require(Attention.bf16UsesAMX, "no AMX here: the fused passes are never called")
+        var rng = TestRandom(seed: 12)
+        let rows = 29, cols = 100, kpad = 128, q0 = 60, keyOffset = -7, ld = 70, headDim = 45  // last row ends at column 95
+        let firstKey = (0..<rows).map { Int32(keyOffset + rng.int(q0 + $0 - keyOffset + 1)) }
+        let scores = rng.tensor([rows, cols], -20, 20), dP = rng.tensor([rows, cols])
+        let dOut = rng.tensor([rows, ld]), out = rng.tensor([rows, ld])
+        func rounded(_ t: Tensor) -> [UInt16] {
+            (0..<rows).flatMap { i in
+                (0..<kpad).map { j in j < cols ? UInt16(BF16MatMul.roundedToBF16(t[i * cols + j]).bitPattern >> 16) : 0 }
+            }
+        }
+        try firstKey.withUnsafeBufferPointer { fk in
+            let f = fk.baseAddress!
+            // Forward: lse equal, P rounded.
+            let plain = scores.copy(), lsePlain = Tensor(zeros: [rows])
+            Attention.softmaxRows(plain.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset, q0: q0, lse: lsePlain.pointer)
+            let fused = scores.copy(), lseFused = Tensor(zeros: [rows])
+            var p16 = [UInt16](repeating: 0xFFFF, count: rows * kpad)
+            tailor_attention_softmax_rows_bf16(fused.pointer, Int32(rows), Int32(cols), f, Int32(keyOffset), Int32(q0),
+                                               lseFused.pointer, &p16, Int32(kpad))
+            #expect(lseFused.array == lsePlain.array)
+            #expect(p16 == rounded(plain), "forward P")
+            // Backward: P and dS rounded; the inputs untouched.
+            let p = scores.copy(), ds = dP.copy()
+            Attention.softmaxBackwardRows(p.pointer, ds.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset, q0: q0,
+                                          lse: lsePlain.pointer, dOut: dOut.pointer, out: out.pointer, ld: ld, headDim: headDim)
+            var bp16 = [UInt16](repeating: 0xFFFF, count: rows * kpad), bds16 = bp16
+            let sIn = scores.copy(), dIn = dP.copy()
+            tailor_attention_softmax_backward_rows_bf16(sIn.pointer, dIn.pointer, Int32(rows), Int32(cols), f, Int32(keyOffset), Int32(q0),
+                                                        lsePlain.pointer, dOut.pointer, out.pointer, ld, Int32(headDim), &bp16, &bds16, Int32(kpad))
+            #expect(bp16 == rounded(p), "backward P")
+            #expect(bds16 == rounded(ds), "backward dS")
+            #expect(sIn.array == scores.array && dIn.array == dP.array)
+            try #require(bp16.count == rows * kpad)
         }
     }
 }

@@ -23,6 +23,10 @@ void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uin
 /// tailor_bf16_pack takes when the CPU has AVX512_BF16).
 void tailor_bf16_pack_reference(const float *b, int n, int k, int ldb, int transposed, uint16_t *out);
 
+/// The layout tailor_bf16_pack(transposed) gives B[cols, rows] from an fp32 a[rows, cols], made from
+/// a's bf16 rows instead (element (r, c) at a[r*lda + c]; AVX-512BW, AMX machines only).
+void tailor_bf16_pack_rows_transposed(const uint16_t *a, int rows, int cols, int lda, uint16_t *out);
+
 /// Reads element (r, c) of a packed matrix back as fp32.
 float tailor_bf16_packed_get(const uint16_t *packed, int n, int k, int r, int c);
 
@@ -61,6 +65,19 @@ void tailor_attention_softmax_rows(float *scores, int rows, int cols, const int3
 void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int cols, const int32_t *first_key,
                                             int key_offset, int q0, const float *lse, const float *dout,
                                             const float *out, long ld, int head_dim);
+
+/// tailor_attention_softmax_rows, with the normalised rows written as bf16 to p16 (row i at
+/// p16 + i·kpad, zeros outside each row's range and up to kpad, a multiple of 16) instead of back
+/// to scores (which keeps the unnormalised exponentials). AVX512_BF16 machines only.
+void tailor_attention_softmax_rows_bf16(float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
+                                        int q0, float *lse, uint16_t *p16, int kpad);
+
+/// tailor_attention_softmax_backward_rows with P and dS written as bf16 rows to p16 and ds16 (row i
+/// at i·kpad, zeros outside each row's range and up to kpad); p and ds are only read.
+void tailor_attention_softmax_backward_rows_bf16(const float *p, const float *ds, int rows, int cols,
+                                                 const int32_t *first_key, int key_offset, int q0, const float *lse,
+                                                 const float *dout, const float *out, long ld, int head_dim,
+                                                 uint16_t *p16, uint16_t *ds16, int kpad);
 
 /// y[j] = e^(x[j] − shift) for j < n, returning Σ y (AVX-512F; x and y may be the same buffer).
 float tailor_exp_shifted(const float *x, float *y, long n, float shift);

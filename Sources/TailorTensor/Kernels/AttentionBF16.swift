@@ -46,13 +46,16 @@ extension Attention {
                 // scores[m, nk] = bf16(scale·Qs) bf16(K)ᵀ over keys kBase..<q1
                 tailor_amx_gemm(qs16, Int32(m), Int32(dp), kPack, Int32(q1), Int32(d), 0, scores - kBase, Int32(nk), 0,
                                 Int32(kBase), Int32(pad32(q1)))
+                // p16[m, kp] = bf16(softmax rows), from the row pass itself
+                let kp = pad32(nk)
                 for r in 0..<rep {
-                    softmaxRows(scores + r * tq * nk, rows: tq, cols: nk, firstKey: firstKey.baseAddress! + b * s.seq + q0,
-                                keyOffset: kBase, q0: q0, lse: lse + (b * s.heads + h0 + r) * s.seq + q0)
+                    tailor_attention_softmax_rows_bf16(scores + r * tq * nk, Int32(tq), Int32(nk), firstKey.baseAddress! + b * s.seq + q0,
+                                                       Int32(kBase), Int32(q0), lse + (b * s.heads + h0 + r) * s.seq + q0,
+                                                       p16 + r * tq * kp, Int32(kp))
                 }
+                (p16 + m * kp).update(repeating: 0, count: (pad32(m) - m) * kp)
                 // os[m, D] = bf16(P) bf16(V)
-                roundRows(scores, rows: m, cols: nk, ld: nk, into: p16)
-                tailor_amx_gemm(p16, Int32(m), Int32(pad32(nk)), vtPack, Int32(d), Int32(s.seq), Int32(kBase / 32), os, Int32(d), 0,
+                tailor_amx_gemm(p16, Int32(m), Int32(kp), vtPack, Int32(d), Int32(s.seq), Int32(kBase / 32), os, Int32(d), 0,
                                 0, Int32(dp))
                 unstack(os, rows: tq, heads: rep, headDim: d, into: out + qOff, ld: s.queryWidth, accumulate: false)
             }
@@ -75,7 +78,7 @@ extension Attention {
         let tile = bf16Tile, rep = s.heads / s.kvHeads, d = s.headDim
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
         let floats = [mMax * s.seq, mMax * s.seq, mMax * d, mMax * d, mMax * d, d * s.seq, d * s.seq]
-        let halves = [sp * dp, sp * dp, dp * sp, mp * dp, mp * dp, mp * sp, dp * mp, sp * mp]
+        let halves = [sp * dp, sp * dp, dp * sp, mp * dp, mp * dp, mp * sp, mp * sp, dp * mp, sp * mp]
         forEachGroup(s, floats: floats, halves: halves) { b, kvh, scratch in
             let p = scratch.floats[0], ds = scratch.floats[1]                                   // [m, nk]
             let qs = scratch.floats[2], dos = scratch.floats[3], t = scratch.floats[4]          // [m, D]; t: dQs or a [D, m] transpose
@@ -83,7 +86,8 @@ extension Attention {
             let kPack = scratch.halves[0], vPack = scratch.halves[1]                            // K, V [seq, D] in tiles
             let ktPack = scratch.halves[2]                                                      // Kᵀ [D, seq] in tiles
             let qs16 = scratch.halves[3], dos16 = scratch.halves[4]                             // [mp, dp]
-            let ds16 = scratch.halves[5], t16 = scratch.halves[6], pack = scratch.halves[7]     // [mp, pad32(nk)], [dp, mp], [nk, m] tiles
+            let ds16 = scratch.halves[5], p16 = scratch.halves[6]                               // [mp, pad32(nk)]
+            let t16 = scratch.halves[7], pack = scratch.halves[8]                               // [dp, mp], [nk, m] in tiles
             let kv = (b * s.seq) * s.kvWidth + kvh * d
             tailor_bf16_pack(k + kv, Int32(s.seq), Int32(d), Int32(s.kvWidth), 0, kPack)
             tailor_bf16_pack(v + kv, Int32(s.seq), Int32(d), Int32(s.kvWidth), 0, vPack)
@@ -102,29 +106,31 @@ extension Attention {
                                 Int32(kBase), Int32(pad32(q1)))
                 tailor_amx_gemm(dos16, Int32(m), Int32(dp), vPack, Int32(q1), Int32(d), 0, ds - kBase, Int32(nk), 0,
                                 Int32(kBase), Int32(pad32(q1)))
+                // p16, ds16 [m, kp] = bf16(P), bf16(dS), from the row pass itself
+                let kp = pad32(nk)
                 for r in 0..<rep {
-                    softmaxBackwardRows(p + r * tq * nk, ds + r * tq * nk, rows: tq, cols: nk,
-                                        firstKey: firstKey.baseAddress! + b * s.seq + q0, keyOffset: kBase, q0: q0,
-                                        lse: lse + (b * s.heads + h0 + r) * s.seq + q0,
-                                        dOut: dOut + qOff + r * d, out: out + qOff + r * d, ld: s.queryWidth, headDim: d)
+                    tailor_attention_softmax_backward_rows_bf16(
+                        p + r * tq * nk, ds + r * tq * nk, Int32(tq), Int32(nk), firstKey.baseAddress! + b * s.seq + q0, Int32(kBase),
+                        Int32(q0), lse + (b * s.heads + h0 + r) * s.seq + q0, dOut + qOff + r * d, out + qOff + r * d,
+                        s.queryWidth, Int32(d), p16 + r * tq * kp, ds16 + r * tq * kp, Int32(kp))
                 }
                 if let dq {
                     // t[m, D] = bf16(dS) bf16(K); dq += scale · t
-                    roundRows(ds, rows: m, cols: nk, ld: nk, into: ds16)
-                    tailor_amx_gemm(ds16, Int32(m), Int32(pad32(nk)), ktPack, Int32(d), Int32(s.seq), Int32(kBase / 32), t,
+                    (ds16 + m * kp).update(repeating: 0, count: (pad32(m) - m) * kp)
+                    tailor_amx_gemm(ds16, Int32(m), Int32(kp), ktPack, Int32(d), Int32(s.seq), Int32(kBase / 32), t,
                                     Int32(d), 0, 0, Int32(dp))
                     unstack(t, rows: tq, heads: rep, headDim: d, into: dq + qOff, ld: s.queryWidth, accumulate: true, scale: scale(s))
                 }
-                // acc[D, keys] += bf16(rows)ᵀ bf16(scores): dKt with (scale·Qs, dS), dVt with (dOs, P)
-                func accumulate(_ rows: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) {
+                // acc[D, keys] += bf16(rows)ᵀ scores16: dKt with (scale·Qs, dS), dVt with (dOs, P)
+                func accumulate(_ rows: UnsafeMutablePointer<Float>, _ scores16: UnsafeMutablePointer<UInt16>, into acc: UnsafeMutablePointer<Float>) {
                     transpose(rows, rows: m, cols: d, into: t)
                     roundRows(t, rows: d, cols: m, ld: m, into: t16)
-                    tailor_bf16_pack(scores, Int32(nk), Int32(m), Int32(nk), 1, pack)
+                    tailor_bf16_pack_rows_transposed(scores16, Int32(m), Int32(nk), Int32(kp), pack)
                     tailor_amx_gemm(t16, Int32(d), Int32(pad32(m)), pack, Int32(nk), Int32(m), 0, acc + kBase, Int32(s.seq), 1,
                                     0, Int32(pad32(nk)))
                 }
-                if dk != nil { accumulate(qs, ds, into: dKt) }
-                if dv != nil { accumulate(dos, p, into: dVt) }
+                if dk != nil { accumulate(qs, ds16, into: dKt) }
+                if dv != nil { accumulate(dos, p16, into: dVt) }
             }
             for (acc, grad) in [(dKt, dk), (dVt, dv)] {
                 guard let grad else { continue }
