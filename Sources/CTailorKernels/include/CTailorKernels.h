@@ -79,6 +79,17 @@ void tailor_attention_softmax_backward_rows_bf16(const float *p, const float *ds
                                                  const float *dout, const float *out, long ld, int head_dim,
                                                  uint16_t *p16, uint16_t *ds16, int kpad);
 
+/// RMSNorm rows [r0, r1) of x[rows, dim]: rstd[r] = 1/√(mean(x²) + eps), y = w·(x·rstd) (AVX-512F).
+void tailor_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, long r0, long r1, int dim, float eps);
+
+/// dx += s·(dy·w − x·s·mean(dy·w·x·s)) for rows [r0, r1), s = rstd[r] (AVX-512F).
+void tailor_rmsnorm_backward(const float *dy, const float *x, const float *w, const float *rstd, float *dx, long r0, long r1,
+                             int dim);
+
+/// dw[j] += Σ_r dy[r, j]·x[r, j]·rstd[r] for columns [c0, c1) (AVX-512F).
+void tailor_rmsnorm_weight_gradient(const float *dy, const float *x, const float *rstd, float *dw, long rows, int dim,
+                                    int c0, int c1);
+
 /// y[j] = e^(x[j] − shift) for j < n, returning Σ y (AVX-512F; x and y may be the same buffer).
 float tailor_exp_shifted(const float *x, float *y, long n, float shift);
 
