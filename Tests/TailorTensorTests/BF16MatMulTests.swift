@@ -60,7 +60,7 @@ import CTailorKernels
     /// The product (AMX where available) against the plain path and against a double-precision
     /// sum of the rounded operands, on shapes that are not multiples of the 16/32 tiles, with and
     /// without accumulation and with strided operands.
-    @Test(arguments: [(37, 45, 70), (64, 96, 576), (1, 33, 31), (70, 16, 130)])
+    @Test(arguments: [(37, 45, 70), (64, 96, 576), (1, 33, 31), (70, 16, 130), (300, 40, 2048)])  // the last: 2 row blocks
     func productMatchesReference(m: Int, n: Int, k: Int) {
         var rng = TestRandom(seed: UInt64(m * 1000 + n))
         let lda = k + 3, ldc = n + 5
