@@ -12,28 +12,37 @@ static void zero_outside(float *row, int lo, int hi, int cols) {
     for (int j = hi + 1; j < cols; j++) row[j] = 0;
 }
 
+// x[0..<n] = e^(x − max x) in place; returns their sum and sets *max.
+__attribute__((target("avx512f")))
+static inline float exp_row(float *x, int n, float *max) {
+    __m512 mv = _mm512_set1_ps(-__builtin_inff());
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 k = tail_mask(n - j);
+        mv = _mm512_mask_max_ps(mv, k, mv, _mm512_maskz_loadu_ps(k, x + j));
+    }
+    *max = _mm512_reduce_max_ps(mv);
+    return tailor_exp_shifted(x, x, n, *max);
+}
+
+// Σ a[j]·b[j] over n elements.
+__attribute__((target("avx512f")))
+static inline float dot_row(const float *a, const float *b, int n) {
+    __m512 acc = _mm512_setzero_ps();
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 k = tail_mask(n - j);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + j), _mm512_maskz_loadu_ps(k, b + j), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
 __attribute__((target("avx512f")))
 void tailor_attention_softmax_rows(float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
                                    int q0, float *lse) {
     for (int i = 0; i < rows; i++) {
         float *row = scores + (long)i * cols;
         int lo = first_key[i] - key_offset, hi = q0 + i - key_offset, n = hi - lo + 1;
-        float *x = row + lo;
-        __m512 mv = _mm512_set1_ps(-__builtin_inff());
-        for (int j = 0; j < n; j += 16) {
-            __mmask16 k = tail_mask(n - j);
-            mv = _mm512_mask_max_ps(mv, k, mv, _mm512_maskz_loadu_ps(k, x + j));
-        }
-        float m = _mm512_reduce_max_ps(mv);
-        __m512 sv = _mm512_setzero_ps(), shift = _mm512_set1_ps(m);
-        for (int j = 0; j < n; j += 16) {
-            __mmask16 k = tail_mask(n - j);
-            __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), shift));
-            e = _mm512_maskz_mov_ps(k, e);
-            _mm512_mask_storeu_ps(x + j, k, e);
-            sv = _mm512_add_ps(sv, e);
-        }
-        float sum = _mm512_reduce_add_ps(sv);
+        float *x = row + lo, m;
+        float sum = exp_row(x, n, &m);
         __m512 inv = _mm512_set1_ps(1 / sum);
         for (int j = 0; j < n; j += 16) {
             __mmask16 k = tail_mask(n - j);
@@ -51,14 +60,8 @@ void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int c
     for (int i = 0; i < rows; i++) {
         float *pr = p + (long)i * cols, *dr = ds + (long)i * cols;
         int lo = first_key[i] - key_offset, hi = q0 + i - key_offset, n = hi - lo + 1;
-        // d = rowsum(dO ⊙ O)
-        __m512 dv = _mm512_setzero_ps();
-        const float *a = dout + (long)i * ld, *b = out + (long)i * ld;
-        for (int j = 0; j < head_dim; j += 16) {
-            __mmask16 k = tail_mask(head_dim - j);
-            dv = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + j), _mm512_maskz_loadu_ps(k, b + j), dv);
-        }
-        __m512 d = _mm512_set1_ps(_mm512_reduce_add_ps(dv)), l = _mm512_set1_ps(lse[i]);
+        __m512 d = _mm512_set1_ps(dot_row(dout + (long)i * ld, out + (long)i * ld, head_dim));  // rowsum(dO ⊙ O)
+        __m512 l = _mm512_set1_ps(lse[i]);
         float *x = pr + lo, *y = dr + lo;
         for (int j = 0; j < n; j += 16) {  // P = e^(S − lse); dS = P ⊙ (dP − d)
             __mmask16 k = tail_mask(n - j);
@@ -107,21 +110,8 @@ void tailor_attention_softmax_rows_bf16(float *scores, int rows, int cols, const
     for (int i = 0; i < rows; i++) {
         float *row = scores + (long)i * cols;
         int lo = first_key[i] - key_offset, hi = q0 + i - key_offset, n = hi - lo + 1;
-        float *x = row + lo;
-        __m512 mv = _mm512_set1_ps(-__builtin_inff());
-        for (int j = 0; j < n; j += 16) {
-            __mmask16 k = tail_mask(n - j);
-            mv = _mm512_mask_max_ps(mv, k, mv, _mm512_maskz_loadu_ps(k, x + j));
-        }
-        float m = _mm512_reduce_max_ps(mv);
-        __m512 sv = _mm512_setzero_ps(), shift = _mm512_set1_ps(m);
-        for (int j = 0; j < n; j += 16) {
-            __mmask16 k = tail_mask(n - j);
-            __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), shift)));
-            _mm512_mask_storeu_ps(x + j, k, e);
-            sv = _mm512_add_ps(sv, e);
-        }
-        float sum = _mm512_reduce_add_ps(sv);
+        float *x = row + lo, m;
+        float sum = exp_row(x, n, &m);
         __m512 inv = _mm512_set1_ps(1 / sum);
         // Normalised straight into the bf16 row (zeros outside lo...hi and in the padding).
         uint16_t *out = p16 + (long)i * kpad;
@@ -142,13 +132,8 @@ void tailor_attention_softmax_backward_rows_bf16(const float *p, const float *ds
     for (int i = 0; i < rows; i++) {
         const float *pr = p + (long)i * cols, *dr = ds + (long)i * cols;
         int lo = first_key[i] - key_offset, hi = q0 + i - key_offset;
-        __m512 dv = _mm512_setzero_ps();
-        const float *a = dout + (long)i * ld, *b = out + (long)i * ld;
-        for (int j = 0; j < head_dim; j += 16) {
-            __mmask16 k = tail_mask(head_dim - j);
-            dv = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + j), _mm512_maskz_loadu_ps(k, b + j), dv);
-        }
-        __m512 d = _mm512_set1_ps(_mm512_reduce_add_ps(dv)), l = _mm512_set1_ps(lse[i]);
+        __m512 d = _mm512_set1_ps(dot_row(dout + (long)i * ld, out + (long)i * ld, head_dim));  // rowsum(dO ⊙ O)
+        __m512 l = _mm512_set1_ps(lse[i]);
         uint16_t *po = p16 + (long)i * kpad, *so = ds16 + (long)i * kpad;
         for (int j = 0; j < kpad; j += 16) {  // P = e^(S − lse); dS = P ⊙ (dP − d); zeros outside lo...hi
             __mmask16 k = in_range(j, lo, hi);
