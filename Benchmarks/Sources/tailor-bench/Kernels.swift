@@ -47,7 +47,7 @@ struct Kernels: ParsableCommand {
 
         // Attention (9 heads, 3 kv heads, D 64), forward and backward.
         if selected.contains("attention") {
-            for (batch, seq) in [(4, 256), (2, 2048)] {
+            for (batch, seq) in [(4, 256), (2, 2048), (1, 2048)] {
                 let s = AttentionShape(batch: batch, seq: seq, heads: 9, kvHeads: 3, headDim: 64)
                 let rows = batch * seq
                 let q = random([rows, 576]), k = random([rows, 192]), v = random([rows, 192])

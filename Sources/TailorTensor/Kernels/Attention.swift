@@ -63,9 +63,10 @@ public enum Attention {
         precondition(firstKey.count == s.rows, "attention: firstKey has \(firstKey.count) rows, want \(s.rows)")
         let tile = tileHeight(stackedRows: forwardRows, s), rep = s.heads / s.kvHeads, d = s.headDim
         let stacked = rep * min(tile, s.seq)
-        forEachGroup(s, floats: [stacked * s.seq, stacked * d, stacked * d]) { b, kvh, scratch in
+        forEachRun(s, tile: tile, firstKey: firstKey, floats: [stacked * s.seq, stacked * d, stacked * d]) { run, scratch in
             let scores = scratch.floats[0], qs = scratch.floats[1], os = scratch.floats[2]  // [m, seq], [m, D], [m, D]
-            forEachTile(s, tile: tile, b: b, firstKey: firstKey) { q0, q1, kLo in
+            let b = run.b, kvh = run.kvh
+            for (q0, q1, kLo) in run.tiles {
                 let tq = q1 - q0, nk = q1 - kLo, h0 = kvh * rep
                 let kvOff = (b * s.seq + kLo) * s.kvWidth + kvh * d
                 let qOff = (b * s.seq + q0) * s.queryWidth + h0 * d  // head h0's rows; head h0 + r is r·D further
@@ -97,10 +98,20 @@ public enum Attention {
         if dq == nil && dk == nil && dv == nil { return }
         let tile = tileHeight(stackedRows: backwardRows(seq: s.seq), s), rep = s.heads / s.kvHeads, d = s.headDim
         let stacked = rep * min(tile, s.seq)
-        forEachGroup(s, floats: [stacked * s.seq, stacked * s.seq, stacked * d, stacked * d, stacked * d]) { b, kvh, scratch in
+        let floats = [stacked * s.seq, stacked * s.seq, stacked * d, stacked * d, stacked * d, s.seq * d, s.seq * d]
+        forEachRun(s, tile: tile, firstKey: firstKey, floats: floats) { run, scratch in
             let p = scratch.floats[0], ds = scratch.floats[1]  // each [rep·tq, nk]
             let qs = scratch.floats[2], dos = scratch.floats[3], dqs = scratch.floats[4]  // each [rep·tq, D]
-            forEachTile(s, tile: tile, b: b, firstKey: firstKey) { q0, q1, kLo in
+            let b = run.b, kvh = run.kvh, keys = run.keys
+            // dK, dV rows: the group's own when no other run shares it, else this run's [seq, D] share.
+            let group = (b * s.seq) * s.kvWidth + kvh * d
+            let (dkRows, dvRows, ld) = run.ownsGroup ? (dk.map { $0 + group }, dv.map { $0 + group }, s.kvWidth)
+                                                     : (scratch.floats[5], scratch.floats[6], d)
+            if !run.ownsGroup {
+                (dkRows! + keys.lowerBound * d).update(repeating: 0, count: keys.count * d)
+                (dvRows! + keys.lowerBound * d).update(repeating: 0, count: keys.count * d)
+            }
+            for (q0, q1, kLo) in run.tiles {
                 let tq = q1 - q0, nk = q1 - kLo, h0 = kvh * rep, m = rep * tq
                 let qOff = (b * s.seq + q0) * s.queryWidth + h0 * d
                 let kvOff = (b * s.seq + kLo) * s.kvWidth + kvh * d
@@ -121,13 +132,17 @@ public enum Attention {
                     BLAS.gemm(m: m, n: d, k: nk, alpha: scale(s), a: ds, lda: nk, b: k + kvOff, ldb: s.kvWidth, c: dqs, ldc: d)
                     unstack(dqs, rows: tq, heads: rep, headDim: d, into: dq + qOff, ld: s.queryWidth, accumulate: true)
                 }
-                if let dk {
+                if dk != nil, let dkRows {
                     BLAS.gemm(transA: true, m: nk, n: d, k: m, alpha: scale(s), a: ds, lda: nk,
-                              b: qs, ldb: d, beta: 1, c: dk + kvOff, ldc: s.kvWidth)
+                              b: qs, ldb: d, beta: 1, c: dkRows + kLo * ld, ldc: ld)
                 }
-                if let dv {
-                    BLAS.gemm(transA: true, m: nk, n: d, k: m, a: p, lda: nk, b: dos, ldb: d, beta: 1, c: dv + kvOff, ldc: s.kvWidth)
+                if dv != nil, let dvRows {
+                    BLAS.gemm(transA: true, m: nk, n: d, k: m, a: p, lda: nk, b: dos, ldb: d, beta: 1, c: dvRows + kLo * ld, ldc: ld)
                 }
+            }
+            if !run.ownsGroup {
+                run.add(dkRows!, into: dk, shape: s, transposed: false)
+                run.add(dvRows!, into: dv, shape: s, transposed: false)
             }
         }
     }
@@ -255,47 +270,94 @@ public enum Attention {
 
     static func scale(_ s: AttentionShape) -> Float { 1 / Float(s.headDim).squareRoot() }
 
-    /// Per-worker scratch buffers, of the float and UInt16 counts ``forEachGroup(_:floats:halves:_:)`` was given.
+    /// Per-worker scratch buffers, of the float and UInt16 counts ``forEachRun(_:tile:firstKey:floats:halves:_:)`` was given.
     struct Scratch {
         var floats: [UnsafeMutablePointer<Float>], halves: [UnsafeMutablePointer<UInt16>]
     }
 
-    /// Runs `body(b, kvHead, scratch)` for every (batch row, kv head) group — each group owns its
-    /// dk/dv rows, so groups can run in parallel with single-threaded BLAS inside.
-    static func forEachGroup(
-        _ s: AttentionShape, floats: [Int], halves: [Int] = [], _ body: (Int, Int, Scratch) -> Void
+    /// A worker's share of one (batch row, kv head) group: consecutive query tiles `(q0, q1, kLo)`.
+    struct TileRun {
+        let b: Int, kvh: Int
+        let tiles: [(Int, Int, Int)]
+        /// The run holds all of its group's tiles: no other run writes the group's dK and dV rows.
+        let ownsGroup: Bool
+        /// Serialises the adds of runs that share a group's dK and dV rows.
+        let lock: NSLock
+
+        /// The keys the run's tiles see: the dK and dV rows it can touch.
+        var keys: Range<Int> { tiles.map { $0.2 }.min()! ..< tiles.last!.1 }
+
+        /// Adds the run's `keys` rows of `part` — `[seq, D]`, or `[D, seq]` when `transposed` — into
+        /// its group's rows of `grad` `[batch·seq, kvHeads·D]`, under the lock.
+        func add(_ part: UnsafePointer<Float>, into grad: UnsafeMutablePointer<Float>?, shape s: AttentionShape, transposed: Bool) {
+            guard let grad else { return }
+            let d = s.headDim
+            lock.lock(); defer { lock.unlock() }
+            for key in keys {
+                let row = grad + (b * s.seq + key) * s.kvWidth + kvh * d
+                if transposed { for j in 0..<d { row[j] += part[j * s.seq + key] } } else { for j in 0..<d { row[j] += part[key * d + j] } }
+            }
+        }
+    }
+
+    /// Runs `body(run, scratch)` over every query tile of every (batch row, kv head) group, the
+    /// tiles split into one contiguous share per worker of about equal cost (rows × visible keys),
+    /// so a batch of one long row keeps both workers busy. A share is handed over as runs, one per
+    /// group it touches; runs of the same group may run at once, so they write dK and dV through
+    /// ``TileRun/add(_:into:shape:transposed:)``. BLAS is single-threaded inside.
+    static func forEachRun(
+        _ s: AttentionShape, tile: Int, firstKey: UnsafeBufferPointer<Int32>, floats: [Int], halves: [Int] = [],
+        _ body: (TileRun, Scratch) -> Void
     ) {
-        let groups = s.batch * s.kvHeads
+        var items: [(group: Int, tile: (Int, Int, Int), cost: Int)] = []
+        for g in 0..<(s.batch * s.kvHeads) {
+            let b = g / s.kvHeads
+            var q0 = 0
+            while q0 < s.seq {
+                let q1 = min(s.seq, q0 + tile)
+                // firstKey is non-decreasing along a row, so the tile's first row bounds it.
+                let kLo = Int(firstKey[b * s.seq + q0])
+                items.append((g, (q0, q1, kLo), (q1 - q0) * (q1 - kLo)))
+                q0 = q1
+            }
+        }
+        let workers = max(1, min(Parallel.workers, items.count))
+        let total = items.reduce(0) { $0 + $1.cost }
+        var cuts = [0], done = 0
+        for (i, item) in items.enumerated() {
+            done += item.cost
+            while cuts.count < workers && done * workers >= total * cuts.count { cuts.append(i + 1) }
+        }
+        while cuts.count <= workers { cuts.append(items.count) }
         // Every buffer starts on a 64-byte boundary.
         let floatCounts = floats.map { ($0 + 15) / 16 * 16 }, halfCounts = halves.map { ($0 + 31) / 32 * 32 }
-        let total = floatCounts.reduce(0, +) + halfCounts.reduce(0, +) / 2
-        func run(_ range: Range<Int>) {
-            BufferPool.withScratch(total, of: Float.self) { a in
+        let scratchFloats = floatCounts.reduce(0, +) + halfCounts.reduce(0, +) / 2
+        let lock = NSLock()
+        func run(_ share: Range<Int>) {
+            guard !share.isEmpty else { return }
+            BufferPool.withScratch(scratchFloats, of: Float.self) { a in
                 var next = a, fs: [UnsafeMutablePointer<Float>] = [], hs: [UnsafeMutablePointer<UInt16>] = []
                 for c in floatCounts { fs.append(next); next += c }
                 for c in halfCounts {
                     hs.append(UnsafeMutableRawPointer(next).bindMemory(to: UInt16.self, capacity: c)); next += c / 2
                 }
-                for g in range { body(g / s.kvHeads, g % s.kvHeads, Scratch(floats: fs, halves: hs)) }
+                var start = share.lowerBound
+                while start < share.upperBound {
+                    let g = items[start].group
+                    var end = start
+                    while end < share.upperBound && items[end].group == g { end += 1 }
+                    let whole = (start == 0 || items[start - 1].group != g) && (end == items.count || items[end].group != g)
+                    body(TileRun(b: g / s.kvHeads, kvh: g % s.kvHeads, tiles: items[start..<end].map(\.tile), ownsGroup: whole,
+                                 lock: lock),
+                         Scratch(floats: fs, halves: hs))
+                    start = end
+                }
             }
         }
-        if groups >= Parallel.workers && Parallel.workers > 1 {
-            BLAS.singleThreaded { Parallel.forEachChunk(groups) { run($0) } }
+        if workers > 1 {
+            BLAS.singleThreaded { Parallel.forEachChunk(workers) { for w in $0 { run(cuts[w]..<cuts[w + 1]) } } }
         } else {
-            run(0..<groups)
-        }
-    }
-
-    /// Runs `body(q0, q1, kLo)` for each query tile of batch row `b`.
-    static func forEachTile(
-        _ s: AttentionShape, tile: Int, b: Int, firstKey: UnsafeBufferPointer<Int32>, _ body: (Int, Int, Int) -> Void
-    ) {
-        var q0 = 0
-        while q0 < s.seq {
-            let q1 = min(s.seq, q0 + tile)
-            // firstKey is non-decreasing along a row, so the tile's first row bounds it.
-            body(q0, q1, Int(firstKey[b * s.seq + q0]))
-            q0 = q1
+            run(0..<items.count)
         }
     }
 }

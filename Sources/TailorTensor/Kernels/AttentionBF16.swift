@@ -28,14 +28,15 @@ extension Attention {
         precondition(firstKey.count == s.rows, "attention: firstKey has \(firstKey.count) rows, want \(s.rows)")
         let tile = bf16Tile, rep = s.heads / s.kvHeads, d = s.headDim
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
-        forEachGroup(s, floats: [mMax * s.seq, mMax * d, mMax * d], halves: [sp * dp, dp * sp, mp * dp, mp * sp]) { b, kvh, scratch in
+        forEachRun(s, tile: tile, firstKey: firstKey, floats: [mMax * s.seq, mMax * d, mMax * d],
+                   halves: [sp * dp, dp * sp, mp * dp, mp * sp]) { run, scratch in
             let scores = scratch.floats[0], qs = scratch.floats[1], os = scratch.floats[2]  // [m, nk], [m, D], [m, D]
             let kPack = scratch.halves[0], vtPack = scratch.halves[1]  // K [seq, D], Vᵀ [D, seq] in tiles
             let qs16 = scratch.halves[2], p16 = scratch.halves[3]      // [mp, dp], [mp, pad32(nk)]
-            let kv = (b * s.seq) * s.kvWidth + kvh * d
+            let b = run.b, kvh = run.kvh, kv = (b * s.seq) * s.kvWidth + kvh * d
             tailor_bf16_pack(k + kv, Int32(s.seq), Int32(d), Int32(s.kvWidth), 0, kPack)
             tailor_bf16_pack(v + kv, Int32(d), Int32(s.seq), Int32(s.kvWidth), 1, vtPack)
-            forEachTile(s, tile: tile, b: b, firstKey: firstKey) { q0, q1, kLo in
+            for (q0, q1, kLo) in run.tiles {
                 // Keys from the 32-aligned kBase: AMX tiles start on 32-key boundaries; the softmax
                 // zeroes the columns before each row's first key.
                 let tq = q1 - q0, m = rep * tq, kBase = kLo / 32 * 32, nk = q1 - kBase, h0 = kvh * rep
@@ -79,7 +80,7 @@ extension Attention {
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
         let floats = [mMax * s.seq, mMax * s.seq, mMax * d, mMax * d, mMax * d, d * s.seq, d * s.seq]
         let halves = [sp * dp, sp * dp, dp * sp, mp * dp, mp * dp, mp * sp, mp * sp, dp * mp, sp * mp]
-        forEachGroup(s, floats: floats, halves: halves) { b, kvh, scratch in
+        forEachRun(s, tile: tile, firstKey: firstKey, floats: floats, halves: halves) { run, scratch in
             let p = scratch.floats[0], ds = scratch.floats[1]                                   // [m, nk]
             let qs = scratch.floats[2], dos = scratch.floats[3], t = scratch.floats[4]          // [m, D]; t: dQs or a [D, m] transpose
             let dKt = scratch.floats[5], dVt = scratch.floats[6]                                // [D, seq]
@@ -88,12 +89,12 @@ extension Attention {
             let qs16 = scratch.halves[3], dos16 = scratch.halves[4]                             // [mp, dp]
             let ds16 = scratch.halves[5], p16 = scratch.halves[6]                               // [mp, pad32(nk)]
             let t16 = scratch.halves[7], pack = scratch.halves[8]                               // [dp, mp], [nk, m] in tiles
-            let kv = (b * s.seq) * s.kvWidth + kvh * d
+            let b = run.b, kvh = run.kvh, kv = (b * s.seq) * s.kvWidth + kvh * d
             tailor_bf16_pack(k + kv, Int32(s.seq), Int32(d), Int32(s.kvWidth), 0, kPack)
             tailor_bf16_pack(v + kv, Int32(s.seq), Int32(d), Int32(s.kvWidth), 0, vPack)
             if dq != nil { tailor_bf16_pack(k + kv, Int32(d), Int32(s.seq), Int32(s.kvWidth), 1, ktPack) }
             dKt.update(repeating: 0, count: d * s.seq); dVt.update(repeating: 0, count: d * s.seq)
-            forEachTile(s, tile: tile, b: b, firstKey: firstKey) { q0, q1, kLo in
+            for (q0, q1, kLo) in run.tiles {
                 let tq = q1 - q0, m = rep * tq, kBase = kLo / 32 * 32, nk = q1 - kBase, h0 = kvh * rep
                 let qOff = (b * s.seq + q0) * s.queryWidth + h0 * d
                 stack(q + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: qs)
@@ -132,13 +133,8 @@ extension Attention {
                 if dk != nil { accumulate(qs, ds16, into: dKt) }
                 if dv != nil { accumulate(dos, p16, into: dVt) }
             }
-            for (acc, grad) in [(dKt, dk), (dVt, dv)] {
-                guard let grad else { continue }
-                for key in 0..<s.seq {
-                    let row = grad + kv + key * s.kvWidth
-                    for j in 0..<d { row[j] += acc[j * s.seq + key] }
-                }
-            }
+            run.add(dKt, into: dk, shape: s, transposed: true)
+            run.add(dVt, into: dv, shape: s, transposed: true)
         }
     }
 
