@@ -4,9 +4,9 @@ import CTailorKernels
 /// softmax passes (fp32) and saved state (output and log-sum-exp) as the fp32 kernel, with every
 /// product's operands rounded to bf16 — as PyTorch's bf16 autocast runs attention.
 ///
-/// Per (batch row, kv head) group, K and V are packed into tiles once, in both orientations the
-/// products need; per query tile only the stacked query rows, and in the backward P and dS, are
-/// rounded. The scale is folded into Q before rounding (exact when `headDim` is a power of 4).
+/// Per run of a (batch row, kv head) group's query tiles, K and V are packed into tiles once, in the
+/// orientations the products need; per query tile only the stacked query rows, and in the backward
+/// P and dS, are rounded. The scale is folded into Q before rounding (exact when `headDim` is a power of 4).
 /// Without AMX these calls take the fp32 path.
 extension Attention {
     /// Query rows per head in a bf16 tile: the stacked rows are a multiple of the 32-row AMX block,
