@@ -37,13 +37,7 @@ public struct Tokenizer: Sendable {
     /// - Parameter url: The file's location.
     /// - Throws: ``TokenizerError`` naming the file and the part that is unreadable, malformed or unsupported.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw TokenizerError(source: url.path, kind: .unreadable, message: "cannot read file (\(error.localizedDescription))")
-        }
-        try self.init(data: data, source: url.path)
+        try self.init(data: try TokenizerError.contents(of: url), source: url.path)
     }
 
     /// Parses the contents of a `tokenizer.json` file.

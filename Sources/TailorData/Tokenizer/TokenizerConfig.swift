@@ -34,13 +34,7 @@ public struct TokenizerConfig: Sendable, Equatable {
             self.init()
             return
         }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw TokenizerError(source: url.path, kind: .unreadable, message: "cannot read file (\(error.localizedDescription))")
-        }
-        try self.init(data: data, source: url.path)
+        try self.init(data: try TokenizerError.contents(of: url), source: url.path)
     }
 
     /// Parses the contents of a `tokenizer_config.json` file.

@@ -37,4 +37,13 @@ public struct TokenizerError: Error, CustomStringConvertible, Equatable, Sendabl
 
     /// `"<source>: <message>"`.
     public var description: String { "\(source): \(message)" }
+
+    /// The bytes of a tokenizer file, or an ``Kind/unreadable`` error naming it.
+    static func contents(of url: URL) throws -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw TokenizerError(source: url.path, kind: .unreadable, message: "cannot read file (\(error.localizedDescription))")
+        }
+    }
 }
