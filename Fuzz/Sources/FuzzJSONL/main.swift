@@ -1,12 +1,12 @@
 import Foundation
-import FuzzDriver
+import FuzzSupport
 import Tailor
 
 // The JSONL dataset loader on arbitrary file contents, with a small real tokenizer and chat
 // template (Tests/Fixtures/datasets/tiny), in every format and with skipping on and off.
 let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../Tests/Fixtures/datasets/tiny").standardized
 let encoder = try! DatasetEncoder(modelDirectory: fixture)
-let path = scratch("jsonl")
+let path = scratchFile("jsonl")
 
 func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
@@ -23,12 +23,4 @@ func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     return 0
 }
 
-var argc = CommandLine.argc
-var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) })
-
-/// A per-process scratch file, in memory (/dev/shm) where there is one.
-func scratch(_ ext: String) -> URL {
-    let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
-    return dir.appendingPathComponent("tailor-fuzz-\(getpid()).\(ext)")
-}
+runFuzzer { data, size in fuzz(data!, size) }

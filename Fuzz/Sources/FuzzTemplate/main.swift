@@ -1,5 +1,5 @@
 import Foundation
-import FuzzDriver
+import FuzzSupport
 import Tailor
 
 // The Jinja chat-template compiler and renderer on an arbitrary template, with a fixed
@@ -19,6 +19,4 @@ func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     return 0
 }
 
-var argc = CommandLine.argc
-var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) })
+runFuzzer { data, size in fuzz(data!, size) }

@@ -1,5 +1,5 @@
 import Foundation
-import FuzzDriver
+import FuzzSupport
 import Tailor
 
 // `tokenizer.json` on arbitrary bytes; a tokenizer that loads then encodes and decodes a fixed text.
@@ -11,6 +11,4 @@ func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     return 0
 }
 
-var argc = CommandLine.argc
-var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) })
+runFuzzer { data, size in fuzz(data!, size) }
