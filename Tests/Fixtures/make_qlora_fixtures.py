@@ -20,6 +20,7 @@ from gguf.quants import quantize, dequantize
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
 from peft import PeftModel
+from fixture_training import train
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -48,16 +49,7 @@ def peft_model(qtype):
 
 def run(qtype, make_optimizer, steps):
     model = peft_model(qtype)
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = make_optimizer(params)
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = model(input_ids=ids, labels=labels).loss
-        losses.append(loss.item())
-        loss.backward()
-        opt.step()
+    losses = train(model, make_optimizer, steps, ids, labels)
     out = {name.replace(".default", ""): p.detach().clone() for name, p in model.named_parameters() if "lora_" in name}
     return out, losses
 
