@@ -4,9 +4,22 @@
 #include <sys/syscall.h>
 #include <cpuid.h>
 #include <immintrin.h>
+#include "vec16.h"
 
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
+
+// AVX512F usable (CPU and OS), plus AVX512BW and AVX512_BF16.
+static int has_avx512_bf16(void) {
+    static int state = -1;
+    if (state < 0) {
+        unsigned a, b, c, d, a1 = 0, b1, c1, d1;
+        int bw = __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 30) & 1);
+        int bf16 = __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1) && ((a1 >> 5) & 1);
+        state = tailor_avx512_available() && bw && bf16;
+    }
+    return state;
+}
 
 static int amx_state = -1;  // -1 unknown, 0 no, 1 yes
 
@@ -14,15 +27,8 @@ int tailor_amx_enable(void) {
     if (amx_state >= 0) return amx_state;
     unsigned a, b, c, d;
     int ok = 0;
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
-        int tile = (d >> 24) & 1, bf16 = (d >> 22) & 1;
-        int avx512bf16 = 0;
-        unsigned a1, b1, c1, d1;
-        if (__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) avx512bf16 = (a1 >> 5) & 1;
-        int avx512f = (b >> 16) & 1;
-        if (tile && bf16 && avx512f && avx512bf16)
-            ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
-    }
+    if (has_avx512_bf16() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 24) & 1) && ((d >> 22) & 1))  // AMX tile, bf16
+        ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
     amx_state = ok;
     return ok;
 }
@@ -47,19 +53,14 @@ static inline size_t packed_index(int k, int r, int c) {
     return ((size_t)nb * kblocks + kb) * 512 + (size_t)(kk / 2) * 32 + j * 2 + (kk & 1);
 }
 
-// AVX512F usable (CPU and OS), plus AVX512BW and AVX512_BF16.
-static int has_avx512_bf16(void) {
-    static int state = -1;
-    if (state < 0) {
-        unsigned a, b, c, d, a1 = 0, b1, c1, d1;
-        int bw = __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 30) & 1);
-        int bf16 = __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1) && ((a1 >> 5) & 1);
-        state = tailor_avx512_available() && bw && bf16;
-    }
-    return state;
+// Interleaves the two 16-element halves of v (bf16 pairs of rows 2r and 2r + 1) into one tile row:
+// element 2j from the low half, 2j + 1 from the high half.
+__attribute__((target("avx512f,avx512bw")))
+static inline __m512i interleave_halves(__m512i v) {
+    const __m512i index = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(index, v);
 }
-
-static inline __mmask16 lanes(int w) { return w >= 16 ? 0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
 
 // The packing below in AVX-512: one 16-column × 32-k tile at a time, every element written
 // (padding as zeros). Transposed sources read a k pair as two 16-float runs and interleave them;
@@ -67,8 +68,6 @@ static inline __mmask16 lanes(int w) { return w >= 16 ? 0xFFFF : w <= 0 ? 0 : (_
 __attribute__((target("avx512f,avx512bf16,avx512bw")))
 static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
     int kblocks = pad32(k) / 32, nblocks = pad32(n) / 16;
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                             _mm512_set1_epi32(16));
     for (int nb = 0; nb < nblocks; nb++) {
@@ -77,16 +76,16 @@ static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, u
             uint16_t *tile = out + ((size_t)nb * kblocks + kb) * 512;
             int k0 = kb * 32;
             if (transposed) {
-                __mmask16 m = lanes(width);
+                __mmask16 m = tail_mask(width);
                 for (int r = 0; r < 16; r++) {
                     int c = k0 + 2 * r;
                     __m512 lo = c < k ? _mm512_maskz_loadu_ps(m, b + (size_t)c * ldb + n0) : _mm512_setzero_ps();
                     __m512 hi = c + 1 < k ? _mm512_maskz_loadu_ps(m, b + (size_t)(c + 1) * ldb + n0) : _mm512_setzero_ps();
                     __m512i v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-                    _mm512_storeu_si512((void *)(tile + r * 32), _mm512_permutexvar_epi16(interleave, v));
+                    _mm512_storeu_si512((void *)(tile + r * 32), interleave_halves(v));
                 }
             } else {
-                __mmask16 m0 = lanes(k - k0), m1 = lanes(k - k0 - 16);
+                __mmask16 m0 = tail_mask(k - k0), m1 = tail_mask(k - k0 - 16);
                 for (int j = 0; j < 16; j++) {
                     __m512i v = _mm512_setzero_si512();
                     if (j < width) {
@@ -104,11 +103,9 @@ static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, u
 __attribute__((target("avx512f,avx512bw,avx512vl")))
 void tailor_bf16_pack_rows_transposed(const uint16_t *a, int rows, int cols, int lda, uint16_t *out) {
     int kblocks = pad32(rows) / 32, nblocks = pad32(cols) / 16;
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     for (int nb = 0; nb < nblocks; nb++) {
         int n0 = nb * 16;
-        __mmask16 m = lanes(cols - n0);
+        __mmask16 m = tail_mask(cols - n0);
         for (int kb = 0; kb < kblocks; kb++) {
             uint16_t *tile = out + ((size_t)nb * kblocks + kb) * 512;
             for (int r = 0; r < 16; r++) {
@@ -116,7 +113,7 @@ void tailor_bf16_pack_rows_transposed(const uint16_t *a, int rows, int cols, int
                 __m256i lo = c < rows ? _mm256_maskz_loadu_epi16(m, a + (size_t)c * lda + n0) : _mm256_setzero_si256();
                 __m256i hi = c + 1 < rows ? _mm256_maskz_loadu_epi16(m, a + (size_t)(c + 1) * lda + n0) : _mm256_setzero_si256();
                 __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-                _mm512_storeu_si512((void *)(tile + r * 32), _mm512_permutexvar_epi16(interleave, v));
+                _mm512_storeu_si512((void *)(tile + r * 32), interleave_halves(v));
             }
         }
     }

@@ -137,6 +137,11 @@ void tailor_attention_softmax_backward_rows_bf16(const float *p, const float *ds
         uint16_t *po = p16 + (long)i * kpad, *so = ds16 + (long)i * kpad;
         for (int j = 0; j < kpad; j += 16) {  // P = e^(S − lse); dS = P ⊙ (dP − d); zeros outside lo...hi
             __mmask16 k = in_range(j, lo, hi);
+            if (!k) {  // a block wholly outside the row's keys: zeros, no exponentials
+                _mm256_storeu_si256((__m256i *)(po + j), _mm256_setzero_si256());
+                _mm256_storeu_si256((__m256i *)(so + j), _mm256_setzero_si256());
+                continue;
+            }
             __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, pr + j), l)));
             __m512 s = _mm512_maskz_mul_ps(k, e, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr + j), d));
             _mm256_storeu_si256((__m256i *)(po + j), (__m256i)_mm512_cvtneps_pbh(e));

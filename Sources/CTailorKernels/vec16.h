@@ -4,8 +4,8 @@
 
 // Helpers shared by the AVX-512F kernels (16 float lanes).
 
-// Lanes 0..<min(n, 16) set: the mask for the last, partial vector of a loop.
-static inline __mmask16 tail_mask(long n) { return n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1); }
+// Lanes 0..<min(n, 16) set (none when n <= 0): the mask for the last, partial vector of a loop.
+static inline __mmask16 tail_mask(long n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
 // e^x, Cephes' expf in 16 lanes: the same range reduction and polynomial as FastMath.exp (with
 // fused multiply-adds, so results may differ from it in the last bit).

@@ -41,8 +41,7 @@ extension Attention {
                 // zeroes the columns before each row's first key.
                 let tq = q1 - q0, m = rep * tq, kBase = kLo / 32 * 32, nk = q1 - kBase, h0 = kvh * rep
                 let qOff = (b * s.seq + q0) * s.queryWidth + h0 * d
-                stack(q + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: qs)
-                scaleInPlace(qs, m * d, scale(s))
+                stack(q + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: qs, scale: scale(s))
                 roundRows(qs, rows: m, cols: d, ld: d, into: qs16)
                 // scores[m, nk] = bf16(scale·Qs) bf16(K)ᵀ over keys kBase..<q1
                 tailor_amx_gemm(qs16, Int32(m), Int32(dp), kPack, Int32(q1), Int32(d), 0, scores - kBase, Int32(nk), 0,
@@ -97,8 +96,7 @@ extension Attention {
             for (q0, q1, kLo) in run.tiles {
                 let tq = q1 - q0, m = rep * tq, kBase = kLo / 32 * 32, nk = q1 - kBase, h0 = kvh * rep
                 let qOff = (b * s.seq + q0) * s.queryWidth + h0 * d
-                stack(q + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: qs)
-                scaleInPlace(qs, m * d, scale(s))
+                stack(q + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: qs, scale: scale(s))
                 stack(dOut + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: dos)
                 roundRows(qs, rows: m, cols: d, ld: d, into: qs16)
                 roundRows(dos, rows: m, cols: d, ld: d, into: dos16)
@@ -139,10 +137,6 @@ extension Attention {
     }
 
     private static func pad32(_ x: Int) -> Int { (x + 31) / 32 * 32 }
-
-    private static func scaleInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ factor: Float) {
-        for i in 0..<n { x[i] *= factor }
-    }
 
     /// `out[cols, rows] = a[rows, cols]ᵀ` (a dense).
     private static func transpose(_ a: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
