@@ -6,7 +6,8 @@ import CTailorKernels
 
 @Suite struct AttentionBF16Tests {
     /// Plain attention over full `[T, T]` matrices in Double, with each product's operands rounded
-    /// to bf16 exactly where the AMX kernel rounds them: returns (out, dq, dk, dv).
+    /// to bf16 exactly where the AMX kernel rounds them (the forward's P unnormalised, the
+    /// backward's normalised): returns (out, dq, dk, dv).
     static func reference(q: [Float], k: [Float], v: [Float], dOut: [Float], shape s: AttentionShape, firstKey: [Int32])
         -> (out: [Float], dq: [Float], dk: [Float], dv: [Float]) {
         let bf = BF16MatMul.roundedToBF16, scale = 1 / Float(s.headDim).squareRoot(), d = s.headDim, rep = s.heads / s.kvHeads
@@ -25,9 +26,9 @@ import CTailorKernels
                     }
                     let m = keys.map { p[$0] }.max()!
                     let sum = keys.reduce(0) { $0 + exp(p[$1] - m) }
-                    for j in keys { p[j] = exp(p[j] - m) / sum }
                     var o = [Double](repeating: 0, count: d)
-                    for e in 0..<d { o[e] = keys.reduce(0) { $0 + Double(bf(Float(p[$1]))) * Double(bf(v[ki($1, e)])) } }
+                    for e in 0..<d { o[e] = keys.reduce(0) { $0 + Double(bf(Float(exp(p[$1] - m)))) * Double(bf(v[ki($1, e)])) } / sum }
+                    for j in keys { p[j] = exp(p[j] - m) / sum }
                     for e in 0..<d { out[qi(t, e)] = Float(o[e]) }
                     let rowDot = (0..<d).reduce(0) { $0 + Double(dOut[qi(t, $1)]) * o[$1] }
                     for j in keys {
@@ -64,14 +65,15 @@ import CTailorKernels
         let segments: [Int32]? = packed ? (0..<rows).map { Int32(($0 % seq) / 40) } : nil
         let first = Attention.firstVisibleKeys(batch: 2, seq: seq, segments: segments, window: window)
         var results: [[Float]] = []
-        for bf16 in [true, false] {
+        // bf16 with the default column block, bf16 with 64-key blocks (several per tile), fp32.
+        for (bf16, block) in [(true, Attention.bf16ColumnBlock), (false, 0), (true, 64)] {
             let out = Tensor(zeros: q.shape), lse = Tensor(zeros: [2, heads, seq])
             let dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)
             first.withUnsafeBufferPointer { fk in
                 if bf16 {
                     Attention.forwardBF16(q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer, shape: s, firstKey: fk)
                     Attention.backwardBF16(dOut: dOut.pointer, q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer,
-                                           dq: dq.pointer, dk: dk.pointer, dv: dv.pointer, shape: s, firstKey: fk)
+                                           dq: dq.pointer, dk: dk.pointer, dv: dv.pointer, shape: s, firstKey: fk, columnBlock: block)
                 } else {
                     Attention.forward(q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer, shape: s, firstKey: fk)
                     Attention.backward(dOut: dOut.pointer, q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer,
@@ -85,11 +87,14 @@ import CTailorKernels
         for (i, (name, want)) in [("out", expected.out), ("dq", expected.dq), ("dk", expected.dk), ("dv", expected.dv)].enumerated() {
             expectClose(results[i], want, atol: 4e-4, "\(name) vs rounding reference, \(label)")
             expectClose(results[i], results[4 + i], rtol: 1e-2, "\(name) vs fp32 kernel, \(label)")
+            #expect(results[8 + i] == results[i], "\(name) with 64-key score blocks, \(label)")
         }
     }
 
     /// The AMX path's fused row passes write bf16 rows bit for bit equal to the fp32 passes'
-    /// output rounded, with zeros outside each row's range and across the padding to `kpad`.
+    /// output rounded (the forward's unnormalised: `e^(s − max)` by the same vector exp), with
+    /// zeros outside each row's range and across the padding to `kpad`; the backward's the same
+    /// when run block by block of columns.
     @Test func fusedRowPassesEqualRoundedFP32Passes() throws {
         try #require(Attention.bf16UsesAMX, "no AMX here: the fused passes are never called")
         var rng = TestRandom(seed: 12)
@@ -104,15 +109,23 @@ import CTailorKernels
         }
         try firstKey.withUnsafeBufferPointer { fk in
             let f = fk.baseAddress!
-            // Forward: lse equal, P rounded.
+            // Forward: P = e^(s − max) rounded, 1 / Σ e^(s − max); lse as the fp32 pass's.
             let plain = scores.copy(), lsePlain = Tensor(zeros: [rows])
             Attention.softmaxRows(plain.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset, q0: q0, lse: lsePlain.pointer)
-            let fused = scores.copy(), lseFused = Tensor(zeros: [rows])
+            let e = Tensor(zeros: [rows, cols])
+            var sums = [Float](repeating: 0, count: rows)
+            for i in 0..<rows {
+                let lo = Int(firstKey[i]) - keyOffset, n = q0 + i - keyOffset - lo + 1, row = scores.pointer + i * cols + lo
+                sums[i] = FastMath.expShifted(row, e.pointer + i * cols + lo, n, shift: FastMath.max(row, n))
+            }
+            let fused = scores.copy(), lseFused = Tensor(zeros: [rows]), invSum = Tensor(zeros: [rows])
             var p16 = [UInt16](repeating: 0xFFFF, count: rows * kpad)
             tailor_attention_softmax_rows_bf16(fused.pointer, Int32(rows), Int32(cols), f, Int32(keyOffset), Int32(q0),
-                                               lseFused.pointer, &p16, Int32(kpad))
-            #expect(lseFused.array == lsePlain.array)
-            #expect(p16 == rounded(plain), "forward P")
+                                               lseFused.pointer, invSum.pointer, &p16, Int32(kpad))
+            expectClose(lseFused.array, lsePlain.array, rtol: 1e-6, "lse")
+            for i in 0..<rows { #expect(abs(invSum[i] * sums[i] - 1) <= 1e-6, "1 / row sum \(i)") }
+            #expect(p16 == rounded(e), "forward P")
+            #expect(fused.array == scores.array)
             // Backward: P and dS rounded; the inputs untouched.
             let p = scores.copy(), ds = dP.copy()
             Attention.softmaxBackwardRows(p.pointer, ds.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset, q0: q0,
@@ -120,10 +133,27 @@ import CTailorKernels
             var bp16 = [UInt16](repeating: 0xFFFF, count: rows * kpad), bds16 = bp16
             let sIn = scores.copy(), dIn = dP.copy()
             tailor_attention_softmax_backward_rows_bf16(sIn.pointer, dIn.pointer, Int32(rows), Int32(cols), f, Int32(keyOffset), Int32(q0),
-                                                        lsePlain.pointer, dOut.pointer, out.pointer, ld, Int32(headDim), &bp16, &bds16, Int32(kpad))
+                                                        lsePlain.pointer, dOut.pointer, out.pointer, ld, Int32(headDim), &bp16, &bds16,
+                                                        kpad, Int32(kpad))
             #expect(bp16 == rounded(p), "backward P")
             #expect(bds16 == rounded(ds), "backward dS")
             #expect(sIn.array == scores.array && dIn.array == dP.array)
+            // The same pass over blocks of 32 columns (the last one 4 wide), each written at its offset.
+            var cp16 = [UInt16](repeating: 0xFFFF, count: rows * kpad), cds16 = cp16
+            for c0 in stride(from: 0, to: cols, by: 32) {
+                let w = min(32, cols - c0)
+                let sBlock = (0..<rows).flatMap { i in (0..<w).map { scores[i * cols + c0 + $0] } }
+                let dBlock = (0..<rows).flatMap { i in (0..<w).map { dP[i * cols + c0 + $0] } }
+                cp16.withUnsafeMutableBufferPointer { pp in
+                    cds16.withUnsafeMutableBufferPointer { dp in
+                        tailor_attention_softmax_backward_rows_bf16(sBlock, dBlock, Int32(rows), Int32(w), f, Int32(keyOffset + c0), Int32(q0),
+                                                                    lsePlain.pointer, dOut.pointer, out.pointer, ld, Int32(headDim),
+                                                                    pp.baseAddress! + c0, dp.baseAddress! + c0, kpad, 32)
+                    }
+                }
+            }
+            #expect(cp16 == bp16, "backward P by column blocks")
+            #expect(cds16 == bds16, "backward dS by column blocks")
             try #require(bp16.count == rows * kpad)
         }
     }

@@ -23,6 +23,24 @@ import TailorTensor
         #expect(FastMath.exp(0) == 1)
     }
 
+    /// The AVX-512 exp (`exp16`, behind `FastMath.expScaled`) within 2 ulp of `expf` over the whole
+    /// range, and at the edges: 0 below −87.34 and for −∞, ∞ above 89 and for ∞, NaN kept.
+    @Test func vectorExpMatchesExpfAndEdges() throws {
+        try #require(FastMath.usesAVX512, "no AVX-512 here: expScaled is the Swift loop")
+        var x: [Float] = []
+        var v: Float = -87.3
+        while v < 88.7 { x.append(v); v += 0.00731 }
+        let edges: [Float] = [-.infinity, -1000, -87.5, 88.8, 100, .infinity, .nan]
+        x += edges
+        var y = [Float](repeating: 0, count: x.count)
+        y.withUnsafeMutableBufferPointer { FastMath.expScaled(x, $0.baseAddress!, x.count, shift: 0, scale: 1) }
+        var worst: Float = 0
+        for i in 0..<(x.count - edges.count) { worst = max(worst, abs(y[i] - expf(x[i])) / expf(x[i]).ulp) }
+        #expect(worst <= 2, "worst error \(worst) ulp")
+        #expect(Array(y.suffix(edges.count).dropLast()) == [0, 0, 0, .infinity, .infinity, .infinity])
+        #expect(y.last!.isNaN)
+    }
+
     /// The row helpers agree with scalar loops, tails included.
     @Test(arguments: [1, 7, 8, 9, 31, 100, 16 * 40 + 3])
     func rowHelpersMatchScalarLoops(n: Int) {

@@ -37,6 +37,15 @@ void tailor_bf16_unpack(const uint16_t *packed, int k, int r0, int r1, int c0, i
 /// padding columns k..<kpad. Rows m..<mpad of out must be zeroed by the caller once.
 void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint16_t *out, int kpad);
 
+/// out[c·ldo + r] = bf16(a[r·lda + c]) for r < rows, c < cols: A[rows, cols] transposed and
+/// rounded, as the left operand of tailor_amx_gemm, with zeros for rows ≤ r < ldo (ldo a multiple
+/// of 32, at least rows) and in the rows cols ≤ c < cols rounded up to 32. AVX512_BF16 only.
+void tailor_bf16_round_transposed(const float *a, int rows, int cols, int lda, uint16_t *out, int ldo);
+
+/// grad[(key − k0)·ldg + j] += part[j·ldp + key] for k0 ≤ key < k1, j < d: adds the key columns of
+/// a [d, ldp] block into d-wide rows (AVX-512F).
+void tailor_add_transposed(const float *part, int ldp, int d, int k0, int k1, float *grad, long ldg);
+
 /// C[m, n] = (or += when accumulate) A16[mpad, kpad] · B[:, kb0·32 ..< kb0·32 + kpad]ᵀ for output
 /// columns [n0, n1) (multiples of 32, n1 may pass n), B packed by tailor_bf16_pack(n, packed_k).
 /// mpad = m rounded up to 32; kpad is a multiple of 32 within B's padded k. Columns of C at
@@ -66,18 +75,21 @@ void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int c
                                             int key_offset, int q0, const float *lse, const float *dout,
                                             const float *out, long ld, int head_dim);
 
-/// tailor_attention_softmax_rows, with the normalised rows written as bf16 to p16 (row i at
-/// p16 + i·kpad, zeros outside each row's range and up to kpad, a multiple of 16) instead of back
-/// to scores (which keeps the unnormalised exponentials). AVX512_BF16 machines only.
-void tailor_attention_softmax_rows_bf16(float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
-                                        int q0, float *lse, uint16_t *p16, int kpad);
+/// tailor_attention_softmax_rows for the bf16 kernel: lse[i] as there, but row i is written as its
+/// unnormalised exponentials e^(s − max) in bf16 to p16 + i·kpad (zeros outside the row's range and
+/// up to kpad, a multiple of 16), and inv_sum[i] = 1 / Σ e^(s − max) scales the row's P·V product.
+/// scores is only read. AVX512_BF16 machines only.
+void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
+                                        int q0, float *lse, float *inv_sum, uint16_t *p16, int kpad);
 
 /// tailor_attention_softmax_backward_rows with P and dS written as bf16 rows to p16 and ds16 (row i
-/// at i·kpad, zeros outside each row's range and up to kpad); p and ds are only read.
+/// at i·ldo, columns [0, width): zeros outside the row's range, which is clipped to [0, cols), and
+/// up to width, a multiple of 16 and at least cols); p and ds are only read. Clipping lets a
+/// caller run it on one block of columns at a time (key_offset the block's first key).
 void tailor_attention_softmax_backward_rows_bf16(const float *p, const float *ds, int rows, int cols,
                                                  const int32_t *first_key, int key_offset, int q0, const float *lse,
                                                  const float *dout, const float *out, long ld, int head_dim,
-                                                 uint16_t *p16, uint16_t *ds16, int kpad);
+                                                 uint16_t *p16, uint16_t *ds16, long ldo, int width);
 
 /// RMSNorm rows [r0, r1) of x[rows, dim]: rstd[r] = 1/√(mean(x²) + eps), y = w·(x·rstd) (AVX-512F).
 void tailor_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, long r0, long r1, int dim, float eps);

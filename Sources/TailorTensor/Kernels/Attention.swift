@@ -172,6 +172,18 @@ public enum Attention {
         }
     }
 
+    /// ``unstack(_:rows:heads:headDim:into:ld:accumulate:scale:)`` writing each stacked row `i`
+    /// multiplied by `rowScale[i]` `[heads·rows]`.
+    static func unstack(_ src: UnsafePointer<Float>, rows: Int, heads: Int, headDim d: Int,
+                        into dst: UnsafeMutablePointer<Float>, ld: Int, rowScale: UnsafePointer<Float>) {
+        for r in 0..<heads {
+            for i in 0..<rows {
+                let from = src + (r * rows + i) * d, to = dst + i * ld + r * d, c = rowScale[r * rows + i]
+                for j in 0..<d { to[j] = c * from[j] }
+            }
+        }
+    }
+
     /// The forward row pass over `scores[rows, cols]`: row i sees columns
     /// `lo = firstKey[i] − keyOffset ... hi = q0 + i − keyOffset` and becomes its softmax over that
     /// range (zeros outside); `lse[i]` gets the row's log-sum-exp.
@@ -297,9 +309,14 @@ public enum Attention {
             guard let grad else { return }
             let d = s.headDim
             lock.lock(); defer { lock.unlock() }
+            let rows = grad + (b * s.seq + keys.lowerBound) * s.kvWidth + kvh * d
+            if transposed {  // the bf16 kernel's, AVX-512 machines only
+                tailor_add_transposed(part, Int32(s.seq), Int32(d), Int32(keys.lowerBound), Int32(keys.upperBound), rows, s.kvWidth)
+                return
+            }
             for key in keys {
-                let row = grad + (b * s.seq + key) * s.kvWidth + kvh * d
-                if transposed { for j in 0..<d { row[j] += part[j * s.seq + key] } } else { for j in 0..<d { row[j] += part[key * d + j] } }
+                let row = rows + (key - keys.lowerBound) * s.kvWidth
+                for j in 0..<d { row[j] += part[key * d + j] }
             }
         }
     }

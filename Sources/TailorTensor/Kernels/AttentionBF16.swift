@@ -2,7 +2,9 @@ import CTailorKernels
 
 /// Attention with bf16 operands and fp32 accumulation on AMX tiles: the same tiling, masks,
 /// softmax passes (fp32) and saved state (output and log-sum-exp) as the fp32 kernel, with every
-/// product's operands rounded to bf16 — as PyTorch's bf16 autocast runs attention.
+/// product's operands rounded to bf16 — as PyTorch's bf16 autocast runs attention. The forward
+/// multiplies the unnormalised exponentials by V and divides the rows after, as flash attention
+/// does, which saves a pass over the scores.
 ///
 /// Per run of a (batch row, kv head) group's query tiles, K and V are packed into tiles once, in the
 /// orientations the products need; per query tile only the stacked query rows, and in the backward
@@ -14,11 +16,16 @@ extension Attention {
     /// heads) the backward took 36 ms with 32 rows per head, 44 with 21, 53 with 64, 51 with 80.
     static let bf16Tile = 32
 
+    /// Keys per block of the backward's fp32 scores: the two `[m, block]` blocks (scores and dP)
+    /// stay in L2 between the products that write them and the row pass that reads them, instead of
+    /// two `[m, seq]` arrays (1.5 MiB at seq 2048). A multiple of 32.
+    static let bf16ColumnBlock = 512
+
     /// Whether ``forwardBF16(q:k:v:out:lse:shape:firstKey:)`` and its backward run on AMX here.
     public static var bf16UsesAMX: Bool { BF16MatMul.usesAMX }
 
     /// ``forward(q:k:v:out:lse:shape:firstKey:)`` with bf16 operands: `S = bf16(scale·Q)·bf16(K)ᵀ`,
-    /// `O = bf16(P)·bf16(V)`.
+    /// `O = bf16(e^(S − rowmax))·bf16(V) / rowsum(e^(S − rowmax))`.
     public static func forwardBF16(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
@@ -28,9 +35,10 @@ extension Attention {
         precondition(firstKey.count == s.rows, "attention: firstKey has \(firstKey.count) rows, want \(s.rows)")
         let tile = bf16Tile, rep = s.heads / s.kvHeads, d = s.headDim
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
-        forEachRun(s, tile: tile, firstKey: firstKey, floats: [mMax * s.seq, mMax * d, mMax * d],
+        forEachRun(s, tile: tile, firstKey: firstKey, floats: [mMax * s.seq, mMax * d, mMax * d, mMax],
                    halves: [sp * dp, dp * sp, mp * dp, mp * sp]) { run, scratch in
             let scores = scratch.floats[0], qs = scratch.floats[1], os = scratch.floats[2]  // [m, nk], [m, D], [m, D]
+            let invSum = scratch.floats[3]                                                   // [m]
             let kPack = scratch.halves[0], vtPack = scratch.halves[1]  // K [seq, D], Vᵀ [D, seq] in tiles
             let qs16 = scratch.halves[2], p16 = scratch.halves[3]      // [mp, dp], [mp, pad32(nk)]
             let b = run.b, kvh = run.kvh, kv = (b * s.seq) * s.kvWidth + kvh * d
@@ -46,18 +54,18 @@ extension Attention {
                 // scores[m, nk] = bf16(scale·Qs) bf16(K)ᵀ over keys kBase..<q1
                 tailor_amx_gemm(qs16, Int32(m), Int32(dp), kPack, Int32(q1), Int32(d), 0, scores - kBase, Int32(nk), 0,
                                 Int32(kBase), Int32(pad32(q1)))
-                // p16[m, kp] = bf16(softmax rows), from the row pass itself
+                // p16[m, kp] = bf16(e^(S − row max)), from the row pass itself; invSum[m] = 1 / row sums
                 let kp = pad32(nk)
                 for r in 0..<rep {
                     tailor_attention_softmax_rows_bf16(scores + r * tq * nk, Int32(tq), Int32(nk), firstKey.baseAddress! + b * s.seq + q0,
                                                        Int32(kBase), Int32(q0), lse + (b * s.heads + h0 + r) * s.seq + q0,
-                                                       p16 + r * tq * kp, Int32(kp))
+                                                       invSum + r * tq, p16 + r * tq * kp, Int32(kp))
                 }
                 (p16 + m * kp).update(repeating: 0, count: (pad32(m) - m) * kp)
-                // os[m, D] = bf16(P) bf16(V)
+                // os[m, D] = bf16(e^(S − max)) bf16(V); out = os / row sums
                 tailor_amx_gemm(p16, Int32(m), Int32(kp), vtPack, Int32(d), Int32(s.seq), Int32(kBase / 32), os, Int32(d), 0,
                                 0, Int32(dp))
-                unstack(os, rows: tq, heads: rep, headDim: d, into: out + qOff, ld: s.queryWidth, accumulate: false)
+                unstack(os, rows: tq, heads: rep, headDim: d, into: out + qOff, ld: s.queryWidth, rowScale: invSum)
             }
         }
     }
@@ -71,17 +79,30 @@ extension Attention {
         dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
         shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>
     ) {
+        backwardBF16(dOut: dOut, q: q, k: k, v: v, out: out, lse: lse, dq: dq, dk: dk, dv: dv, shape: s, firstKey: firstKey,
+                     columnBlock: bf16ColumnBlock)
+    }
+
+    /// The backward with the score blocks `columnBlock` keys wide (tests use narrow ones).
+    static func backwardBF16(
+        dOut: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        out: UnsafePointer<Float>, lse: UnsafePointer<Float>,
+        dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
+        shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>, columnBlock: Int
+    ) {
         guard bf16UsesAMX else {
             return backward(dOut: dOut, q: q, k: k, v: v, out: out, lse: lse, dq: dq, dk: dk, dv: dv, shape: s, firstKey: firstKey)
         }
         if dq == nil && dk == nil && dv == nil { return }
+        precondition(columnBlock > 0 && columnBlock % 32 == 0, "attention: column block \(columnBlock) not a multiple of 32")
         let tile = bf16Tile, rep = s.heads / s.kvHeads, d = s.headDim
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
-        let floats = [mMax * s.seq, mMax * s.seq, mMax * d, mMax * d, mMax * d, d * s.seq, d * s.seq]
+        let cb = min(columnBlock, sp)
+        let floats = [mMax * cb, mMax * cb, mMax * d, mMax * d, mMax * d, d * s.seq, d * s.seq]
         let halves = [sp * dp, sp * dp, dp * sp, mp * dp, mp * dp, mp * sp, mp * sp, dp * mp, sp * mp]
         forEachRun(s, tile: tile, firstKey: firstKey, floats: floats, halves: halves) { run, scratch in
-            let p = scratch.floats[0], ds = scratch.floats[1]                                   // [m, nk]
-            let qs = scratch.floats[2], dos = scratch.floats[3], t = scratch.floats[4]          // [m, D]; t: dQs or a [D, m] transpose
+            let p = scratch.floats[0], ds = scratch.floats[1]                                   // [m, ≤ cb]
+            let qs = scratch.floats[2], dos = scratch.floats[3], t = scratch.floats[4]          // [m, D]; t: dQs
             let dKt = scratch.floats[5], dVt = scratch.floats[6]                                // [D, seq]
             let kPack = scratch.halves[0], vPack = scratch.halves[1]                            // K, V [seq, D] in tiles
             let ktPack = scratch.halves[2]                                                      // Kᵀ [D, seq] in tiles
@@ -100,18 +121,22 @@ extension Attention {
                 stack(dOut + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: dos)
                 roundRows(qs, rows: m, cols: d, ld: d, into: qs16)
                 roundRows(dos, rows: m, cols: d, ld: d, into: dos16)
-                // p[m, nk] = bf16(scale·Qs) bf16(K)ᵀ; ds[m, nk] = bf16(dOs) bf16(V)ᵀ
-                tailor_amx_gemm(qs16, Int32(m), Int32(dp), kPack, Int32(q1), Int32(d), 0, p - kBase, Int32(nk), 0,
-                                Int32(kBase), Int32(pad32(q1)))
-                tailor_amx_gemm(dos16, Int32(m), Int32(dp), vPack, Int32(q1), Int32(d), 0, ds - kBase, Int32(nk), 0,
-                                Int32(kBase), Int32(pad32(q1)))
-                // p16, ds16 [m, kp] = bf16(P), bf16(dS), from the row pass itself
+                // p16, ds16 [m, kp] = bf16(P), bf16(dS), cb keys at a time so the fp32 blocks stay in L2:
+                // p[m, w] = bf16(scale·Qs) bf16(K)ᵀ, ds[m, w] = bf16(dOs) bf16(V)ᵀ, then the row pass
                 let kp = pad32(nk)
-                for r in 0..<rep {
-                    tailor_attention_softmax_backward_rows_bf16(
-                        p + r * tq * nk, ds + r * tq * nk, Int32(tq), Int32(nk), firstKey.baseAddress! + b * s.seq + q0, Int32(kBase),
-                        Int32(q0), lse + (b * s.heads + h0 + r) * s.seq + q0, dOut + qOff + r * d, out + qOff + r * d,
-                        s.queryWidth, Int32(d), p16 + r * tq * kp, ds16 + r * tq * kp, Int32(kp))
+                for c0 in stride(from: kBase, to: q1, by: cb) {
+                    let w = min(cb, q1 - c0)
+                    tailor_amx_gemm(qs16, Int32(m), Int32(dp), kPack, Int32(q1), Int32(d), 0, p - c0, Int32(w), 0,
+                                    Int32(c0), Int32(c0 + cb))
+                    tailor_amx_gemm(dos16, Int32(m), Int32(dp), vPack, Int32(q1), Int32(d), 0, ds - c0, Int32(w), 0,
+                                    Int32(c0), Int32(c0 + cb))
+                    let at = c0 - kBase
+                    for r in 0..<rep {
+                        tailor_attention_softmax_backward_rows_bf16(
+                            p + r * tq * w, ds + r * tq * w, Int32(tq), Int32(w), firstKey.baseAddress! + b * s.seq + q0, Int32(c0),
+                            Int32(q0), lse + (b * s.heads + h0 + r) * s.seq + q0, dOut + qOff + r * d, out + qOff + r * d,
+                            s.queryWidth, Int32(d), p16 + r * tq * kp + at, ds16 + r * tq * kp + at, kp, Int32(min(cb, kp - at)))
+                    }
                 }
                 if let dq {
                     // t[m, D] = bf16(dS) bf16(K); dq += scale · t
@@ -122,8 +147,7 @@ extension Attention {
                 }
                 // acc[D, keys] += bf16(rows)ᵀ scores16: dKt with (scale·Qs, dS), dVt with (dOs, P)
                 func accumulate(_ rows: UnsafeMutablePointer<Float>, _ scores16: UnsafeMutablePointer<UInt16>, into acc: UnsafeMutablePointer<Float>) {
-                    transpose(rows, rows: m, cols: d, into: t)
-                    roundRows(t, rows: d, cols: m, ld: m, into: t16)
+                    tailor_bf16_round_transposed(rows, Int32(m), Int32(d), Int32(d), t16, Int32(pad32(m)))
                     tailor_bf16_pack_rows_transposed(scores16, Int32(m), Int32(nk), Int32(kp), pack)
                     tailor_amx_gemm(t16, Int32(d), Int32(pad32(m)), pack, Int32(nk), Int32(m), 0, acc + kBase, Int32(s.seq), 1,
                                     0, Int32(pad32(nk)))
@@ -137,11 +161,6 @@ extension Attention {
     }
 
     private static func pad32(_ x: Int) -> Int { (x + 31) / 32 * 32 }
-
-    /// `out[cols, rows] = a[rows, cols]ᵀ` (a dense).
-    private static func transpose(_ a: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
-        for i in 0..<rows { for j in 0..<cols { out[j * rows + i] = a[i * cols + j] } }
-    }
 
     /// Rounds `a[rows, cols]` (row stride `ld`) to bf16 into `out[pad32(rows), pad32(cols)]`, the
     /// padding zeroed — the left operand layout of `tailor_amx_gemm`.
