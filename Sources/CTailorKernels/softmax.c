@@ -21,7 +21,7 @@ static inline float exp_row(float *x, int n, float *max) {
         mv = _mm512_mask_max_ps(mv, k, mv, _mm512_maskz_loadu_ps(k, x + j));
     }
     *max = _mm512_reduce_max_ps(mv);
-    return tailor_exp_shifted(x, x, n, *max);
+    return tailor_softmax_exp(x, x, n, *max);
 }
 
 // Σ a[j]·b[j] over n elements.
@@ -65,7 +65,7 @@ void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int c
         float *x = pr + lo, *y = dr + lo;
         for (int j = 0; j < n; j += 16) {  // P = e^(S − lse); dS = P ⊙ (dP − d)
             __mmask16 k = tail_mask(n - j);
-            __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), l));
+            __m512 e = exp16_softmax(_mm512_maskz_loadu_ps(k, x + j), l);
             _mm512_mask_storeu_ps(x + j, k, e);
             _mm512_mask_storeu_ps(y + j, k, _mm512_mul_ps(e, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, y + j), d)));
         }
@@ -80,6 +80,18 @@ float tailor_exp_shifted(const float *x, float *y, long n, float shift) {
     for (long j = 0; j < n; j += 16) {
         __mmask16 k = tail_mask(n - j);
         __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), sh)));
+        _mm512_mask_storeu_ps(y + j, k, e);
+        s = _mm512_add_ps(s, e);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx512f")))
+float tailor_softmax_exp(const float *x, float *y, long n, float shift) {
+    __m512 s = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
+    for (long j = 0; j < n; j += 16) {
+        __mmask16 k = tail_mask(n - j);
+        __m512 e = _mm512_maskz_mov_ps(k, exp16_softmax(_mm512_maskz_loadu_ps(k, x + j), sh));
         _mm512_mask_storeu_ps(y + j, k, e);
         s = _mm512_add_ps(s, e);
     }
@@ -134,10 +146,10 @@ void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols,
         for (int j = a; j < b; j += 16) {
             __m512 e;
             if (j >= lo && j + 15 <= hi) {
-                e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m));
+                e = exp16_softmax(_mm512_loadu_ps(row + j), m);
             } else {
                 __mmask16 k = in_range(j, lo, hi);
-                e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + j), m)));
+                e = _mm512_maskz_mov_ps(k, exp16_softmax(_mm512_maskz_loadu_ps(k, row + j), m));
             }
             sum = _mm512_add_ps(sum, e);
             _mm256_storeu_si256((__m256i *)(out + j), (__m256i)_mm512_cvtneps_pbh(e));
@@ -168,11 +180,11 @@ void tailor_attention_softmax_backward_rows_bf16(const float *p, const float *ds
         for (int j = a; j < b; j += 16) {  // P = e^(S − lse); dS = P ⊙ (dP − d)
             __m512 e, s;
             if (j >= lo && j + 15 <= hi) {
-                e = exp16(_mm512_sub_ps(_mm512_loadu_ps(pr + j), l));
+                e = exp16_softmax(_mm512_loadu_ps(pr + j), l);
                 s = _mm512_mul_ps(e, _mm512_sub_ps(_mm512_loadu_ps(dr + j), d));
             } else {
                 __mmask16 k = in_range(j, lo, hi);
-                e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, pr + j), l)));
+                e = _mm512_maskz_mov_ps(k, exp16_softmax(_mm512_maskz_loadu_ps(k, pr + j), l));
                 s = _mm512_maskz_mul_ps(k, e, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr + j), d));
             }
             _mm256_storeu_si256((__m256i *)(po + j), (__m256i)_mm512_cvtneps_pbh(e));

@@ -116,7 +116,7 @@ import CTailorKernels
             var sums = [Float](repeating: 0, count: rows)
             for i in 0..<rows {
                 let lo = Int(firstKey[i]) - keyOffset, n = q0 + i - keyOffset - lo + 1, row = scores.pointer + i * cols + lo
-                sums[i] = FastMath.expShifted(row, e.pointer + i * cols + lo, n, shift: FastMath.max(row, n))
+                sums[i] = tailor_softmax_exp(row, e.pointer + i * cols + lo, n, FastMath.max(row, n))
             }
             let fused = scores.copy(), lseFused = Tensor(zeros: [rows]), invSum = Tensor(zeros: [rows])
             var p16 = [UInt16](repeating: 0xFFFF, count: rows * kpad)

@@ -1,6 +1,8 @@
+import Foundation
 import Testing
 import TailorTensor
 import TailorTestSupport
+import CTailorKernels
 
 @Suite struct AttentionKernelTests {
     /// The tiled kernel against the plain [T, T] reference, over several tiles, with GQA (query
@@ -26,6 +28,27 @@ import TailorTestSupport
     @Test func firstVisibleKeysCombineSegmentsAndWindow() {
         let first = Attention.firstVisibleKeys(batch: 1, seq: 8, segments: [0, 0, 0, 0, 1, 1, 1, 1], window: 3)
         #expect(first == [0, 0, 0, 1, 4, 4, 4, 5])
+    }
+
+    /// The row passes' exponential: e^(x − shift) within 6e-8 absolutely of the Double value for
+    /// x − shift from −100 to 0 and shifts from −40 to 88, its sum within 1e-6 relatively; NaN kept.
+    @Test func softmaxExpWithin6e8() throws {
+        try #require(FastMath.usesAVX512, "no AVX-512 here: the row passes are Swift loops")
+        for shift: Float in [-40, -3.7, 0, 12.3, 31.4, 88] {
+            let x = (0..<20_000).map { shift - Float($0) * 0.005 } + [shift - 150, .nan]
+            var y = [Float](repeating: 0, count: x.count)
+            let sum = tailor_softmax_exp(x, &y, x.count - 1, shift)
+            var worst = 0.0, total = 0.0
+            for i in 0..<(x.count - 2) {
+                let want = exp(Double(x[i]) - Double(shift))
+                worst = max(worst, abs(Double(y[i]) - want)); total += want
+            }
+            #expect(worst <= 6e-8, "shift \(shift): worst |Δ| \(worst)")
+            #expect(abs(Double(sum) - total) <= 1e-6 * total, "shift \(shift): sum \(sum) vs \(total)")
+            #expect(y[x.count - 2] == 0x1p-126)
+            _ = tailor_softmax_exp([Float.nan], &y, 1, shift)
+            #expect(y[0].isNaN)
+        }
     }
 
     /// The AVX-512 row passes against the Swift loops, on rows whose visible ranges start and end
