@@ -108,23 +108,9 @@ void tailor_exp_scaled(const float *x, float *y, long n, float shift, float scal
     }
 }
 
-// Lanes of the 16 columns from j whose index lies in lo...hi.
-__attribute__((target("avx512f")))
-static inline __mmask16 in_range(int j, int lo, int hi) {
-    __m512i col = _mm512_add_epi32(_mm512_set1_epi32(j), _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
-    return _mm512_cmp_epi32_mask(col, _mm512_set1_epi32(lo), _MM_CMPINT_NLT)
-         & _mm512_cmp_epi32_mask(col, _mm512_set1_epi32(hi), _MM_CMPINT_LE);
-}
-
-// bf16 zeros over the 16-column blocks [from, to) of a row.
-__attribute__((target("avx512f")))
-static inline void zero_blocks(uint16_t *row, int from, int to) {
-    for (int j = from; j < to; j += 16) _mm256_storeu_si256((__m256i *)(row + j), _mm256_setzero_si256());
-}
-
-// The bf16 row passes walk a row's 16-column blocks: those before lo & ~15 and from (hi + 16) & ~15
-// on are zeros (no exponentials); of the blocks between, only the first and the last can straddle
-// lo or hi and need a lane mask (in_range on every block cost about a third of the pass).
+// The bf16 forward row pass walks a row's 16-column blocks: those before lo & ~15 and from
+// (hi + 16) & ~15 on are zeros (no exponentials); of the blocks between, only the first and the last
+// can straddle lo or hi and need a lane mask (in_range on every block cost about a third of the pass).
 
 // One pass for the max, one for e^(s − max) straight into bf16 and its sum: the rows stay
 // unnormalised (the caller scales the product P·V by inv_sum), so the fp32 scores are never written.
@@ -157,38 +143,5 @@ void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols,
         float total = _mm512_reduce_add_ps(sum);
         lse[i] = _mm512_cvtss_f32(m) + logf(total);
         inv_sum[i] = 1 / total;
-    }
-}
-
-__attribute__((target("avx512f,avx512bf16,avx512vl")))
-void tailor_attention_softmax_backward_rows_bf16(const float *p, const float *ds, int rows, int cols,
-                                                 const int32_t *first_key, int key_offset, int q0, const float *lse,
-                                                 const float *dout, const float *out, long ld, int head_dim,
-                                                 uint16_t *p16, uint16_t *ds16, long ldo, int width) {
-    for (int i = 0; i < rows; i++) {
-        const float *pr = p + (long)i * cols, *dr = ds + (long)i * cols;
-        int lo = first_key[i] - key_offset, hi = q0 + i - key_offset;
-        if (lo < 0) lo = 0;
-        if (hi > cols - 1) hi = cols - 1;
-        int a = lo & ~15, b = lo > hi ? a : (hi + 16) & ~15;
-        uint16_t *po = p16 + (long)i * ldo, *so = ds16 + (long)i * ldo;
-        zero_blocks(po, 0, a); zero_blocks(po, b, width);
-        zero_blocks(so, 0, a); zero_blocks(so, b, width);
-        if (lo > hi) continue;
-        __m512 d = _mm512_set1_ps(dot_row(dout + (long)i * ld, out + (long)i * ld, head_dim));  // rowsum(dO ⊙ O)
-        __m512 l = _mm512_set1_ps(lse[i]);
-        for (int j = a; j < b; j += 16) {  // P = e^(S − lse); dS = P ⊙ (dP − d)
-            __m512 e, s;
-            if (j >= lo && j + 15 <= hi) {
-                e = exp16_softmax(_mm512_loadu_ps(pr + j), l);
-                s = _mm512_mul_ps(e, _mm512_sub_ps(_mm512_loadu_ps(dr + j), d));
-            } else {
-                __mmask16 k = in_range(j, lo, hi);
-                e = _mm512_maskz_mov_ps(k, exp16_softmax(_mm512_maskz_loadu_ps(k, pr + j), l));
-                s = _mm512_maskz_mul_ps(k, e, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr + j), d));
-            }
-            _mm256_storeu_si256((__m256i *)(po + j), (__m256i)_mm512_cvtneps_pbh(e));
-            _mm256_storeu_si256((__m256i *)(so + j), (__m256i)_mm512_cvtneps_pbh(s));
-        }
     }
 }

@@ -1,11 +1,26 @@
 #ifndef TAILOR_VEC16_H
 #define TAILOR_VEC16_H
 #include <immintrin.h>
+#include <stdint.h>
 
 // Helpers shared by the AVX-512F kernels (16 float lanes).
 
 // Lanes 0..<min(n, 16) set (none when n <= 0): the mask for the last, partial vector of a loop.
 static inline __mmask16 tail_mask(long n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+// Lanes of the 16 columns from j whose index lies in lo...hi.
+__attribute__((target("avx512f")))
+static inline __mmask16 in_range(int j, int lo, int hi) {
+    __m512i col = _mm512_add_epi32(_mm512_set1_epi32(j), _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+    return _mm512_cmp_epi32_mask(col, _mm512_set1_epi32(lo), _MM_CMPINT_NLT)
+         & _mm512_cmp_epi32_mask(col, _mm512_set1_epi32(hi), _MM_CMPINT_LE);
+}
+
+// bf16 zeros over the 16-column blocks [from, to) of a row.
+__attribute__((target("avx512f")))
+static inline void zero_blocks(uint16_t *row, int from, int to) {
+    for (int j = from; j < to; j += 16) _mm256_storeu_si256((__m256i *)(row + j), _mm256_setzero_si256());
+}
 
 // e^x in 16 lanes: Cephes' expf range reduction and polynomial (as FastMath.exp), evaluated by
 // Horner's rule in fused multiply-adds, so results may differ from it in the last bit. No clamp

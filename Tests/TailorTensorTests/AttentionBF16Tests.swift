@@ -65,15 +65,14 @@ import CTailorKernels
         let segments: [Int32]? = packed ? (0..<rows).map { Int32(($0 % seq) / 40) } : nil
         let first = Attention.firstVisibleKeys(batch: 2, seq: seq, segments: segments, window: window)
         var results: [[Float]] = []
-        // bf16 with the default column block, bf16 with 64-key blocks (several per tile), fp32.
-        for (bf16, block) in [(true, Attention.bf16ColumnBlock), (false, 0), (true, 64)] {
+        for bf16 in [true, false] {
             let out = Tensor(zeros: q.shape), lse = Tensor(zeros: [2, heads, seq])
             let dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)
             first.withUnsafeBufferPointer { fk in
                 if bf16 {
                     Attention.forwardBF16(q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer, shape: s, firstKey: fk)
                     Attention.backwardBF16(dOut: dOut.pointer, q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer,
-                                           dq: dq.pointer, dk: dk.pointer, dv: dv.pointer, shape: s, firstKey: fk, columnBlock: block)
+                                           dq: dq.pointer, dk: dk.pointer, dv: dv.pointer, shape: s, firstKey: fk)
                 } else {
                     Attention.forward(q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer, shape: s, firstKey: fk)
                     Attention.backward(dOut: dOut.pointer, q: q.pointer, k: k.pointer, v: v.pointer, out: out.pointer, lse: lse.pointer,
@@ -87,21 +86,18 @@ import CTailorKernels
         for (i, (name, want)) in [("out", expected.out), ("dq", expected.dq), ("dk", expected.dk), ("dv", expected.dv)].enumerated() {
             expectClose(results[i], want, atol: 4e-4, "\(name) vs rounding reference, \(label)")
             expectClose(results[i], results[4 + i], rtol: 1e-2, "\(name) vs fp32 kernel, \(label)")
-            #expect(results[8 + i] == results[i], "\(name) with 64-key score blocks, \(label)")
         }
     }
 
-    /// The AMX path's fused row passes write bf16 rows bit for bit equal to the fp32 passes'
-    /// output rounded (the forward's unnormalised: `e^(s − max)` by the same vector exp), with
-    /// zeros outside each row's range and across the padding to `kpad`; the backward's the same
-    /// when run block by block of columns.
-    @Test func fusedRowPassesEqualRoundedFP32Passes() throws {
-        try #require(Attention.bf16UsesAMX, "no AMX here: the fused passes are never called")
+    /// The forward's fused row pass writes bf16 rows bit for bit equal to `e^(s − max)` (the same
+    /// vector exponential) rounded, with zeros outside each row's range and across the padding to
+    /// `kpad`; its lse is the fp32 pass's and its inverse sums the exponentials'.
+    @Test func forwardRowPassEqualsRoundedExponentials() throws {
+        try #require(Attention.bf16UsesAMX, "no AMX here: the fused pass is never called")
         var rng = TestRandom(seed: 12)
-        let rows = 29, cols = 100, kpad = 128, q0 = 60, keyOffset = -7, ld = 70, headDim = 45  // last row ends at column 95
+        let rows = 29, cols = 100, kpad = 128, q0 = 60, keyOffset = -7  // last row ends at column 95
         let firstKey = (0..<rows).map { Int32(keyOffset + rng.int(q0 + $0 - keyOffset + 1)) }
-        let scores = rng.tensor([rows, cols], -20, 20), dP = rng.tensor([rows, cols])
-        let dOut = rng.tensor([rows, ld]), out = rng.tensor([rows, ld])
+        let scores = rng.tensor([rows, cols], -20, 20)
         func rounded(_ t: Tensor) -> [UInt16] {
             (0..<rows).flatMap { i in
                 (0..<kpad).map { j in j < cols ? UInt16(BF16MatMul.roundedToBF16(t[i * cols + j]).bitPattern >> 16) : 0 }
@@ -126,35 +122,51 @@ import CTailorKernels
             for i in 0..<rows { #expect(abs(invSum[i] * sums[i] - 1) <= 1e-6, "1 / row sum \(i)") }
             #expect(p16 == rounded(e), "forward P")
             #expect(fused.array == scores.array)
-            // Backward: P and dS rounded; the inputs untouched.
-            let p = scores.copy(), ds = dP.copy()
-            Attention.softmaxBackwardRows(p.pointer, ds.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset, q0: q0,
-                                          lse: lsePlain.pointer, dOut: dOut.pointer, out: out.pointer, ld: ld, headDim: headDim)
-            var bp16 = [UInt16](repeating: 0xFFFF, count: rows * kpad), bds16 = bp16
-            let sIn = scores.copy(), dIn = dP.copy()
-            tailor_attention_softmax_backward_rows_bf16(sIn.pointer, dIn.pointer, Int32(rows), Int32(cols), f, Int32(keyOffset), Int32(q0),
-                                                        lsePlain.pointer, dOut.pointer, out.pointer, ld, Int32(headDim), &bp16, &bds16,
-                                                        kpad, Int32(kpad))
-            #expect(bp16 == rounded(p), "backward P")
-            #expect(bds16 == rounded(ds), "backward dS")
-            #expect(sIn.array == scores.array && dIn.array == dP.array)
-            // The same pass over blocks of 32 columns (the last one 4 wide), each written at its offset.
-            var cp16 = [UInt16](repeating: 0xFFFF, count: rows * kpad), cds16 = cp16
-            for c0 in stride(from: 0, to: cols, by: 32) {
-                let w = min(32, cols - c0)
-                let sBlock = (0..<rows).flatMap { i in (0..<w).map { scores[i * cols + c0 + $0] } }
-                let dBlock = (0..<rows).flatMap { i in (0..<w).map { dP[i * cols + c0 + $0] } }
-                cp16.withUnsafeMutableBufferPointer { pp in
-                    cds16.withUnsafeMutableBufferPointer { dp in
-                        tailor_attention_softmax_backward_rows_bf16(sBlock, dBlock, Int32(rows), Int32(w), f, Int32(keyOffset + c0), Int32(q0),
-                                                                    lsePlain.pointer, dOut.pointer, out.pointer, ld, Int32(headDim),
-                                                                    pp.baseAddress! + c0, dp.baseAddress! + c0, kpad, 32)
-                    }
-                }
+        }
+    }
+
+    /// The backward's scores kernel writes P and dS bit for bit equal to the AMX products
+    /// (`tailor_amx_gemm`) followed by the fp32 row pass and rounding: two heads of 23 rows (so
+    /// 16-row strips cross heads), keys from a 32-aligned base below every row's first key, a head
+    /// size off the 32 grid, zeros outside each row's range and up to the padded width.
+    @Test func backwardScoresEqualProductsThenFP32RowPass() throws {
+        try #require(Attention.bf16UsesAMX, "no AMX here: the kernel is never called")
+        var rng = TestRandom(seed: 21)
+        let tq = 23, heads = 2, m = heads * tq, d = 40, seq = 150, q0 = 100, key0 = 32, key1 = q0 + tq
+        let nk = key1 - key0, kp = 96, dp = 64, mp = 64
+        let firstKey = (0..<tq).map { Int32(key0 + 5 + rng.int(q0 + $0 - key0 - 4)) }
+        let qs = rng.tensor([m, d], -2, 2), dos = rng.tensor([m, d]), k = rng.tensor([seq, d], -2, 2), v = rng.tensor([seq, d])
+        let lse = rng.tensor([heads, seq], 6, 9), rowDots = rng.tensor([m])
+        // dO and O rows whose dot is exactly rowDots (O one-hot), for the fp32 pass.
+        let dOut = rng.tensor([tq, heads * d]), out = Tensor(zeros: [tq, heads * d])
+        for r in 0..<heads { for i in 0..<tq { dOut[i * heads * d + r * d] = rowDots[r * tq + i]; out[i * heads * d + r * d] = 1 } }
+        var qs16 = [UInt16](repeating: 0, count: mp * dp), dos16 = qs16
+        tailor_bf16_round_rows(qs.pointer, 0, Int32(m), Int32(d), Int32(d), &qs16, Int32(dp))
+        tailor_bf16_round_rows(dos.pointer, 0, Int32(m), Int32(d), Int32(d), &dos16, Int32(dp))
+        var kPack = [UInt16](repeating: 0, count: tailor_bf16_packed_count(Int32(seq), Int32(d))), vPack = kPack
+        tailor_bf16_pack(k.pointer, Int32(seq), Int32(d), Int32(d), 0, &kPack)
+        tailor_bf16_pack(v.pointer, Int32(seq), Int32(d), Int32(d), 0, &vPack)
+        // Expected: the products into fp32 [m, nk], the fp32 row pass per head, rounded.
+        let sP = Tensor(zeros: [m, nk]), dP = Tensor(zeros: [m, nk])
+        tailor_amx_gemm(qs16, Int32(m), Int32(dp), kPack, Int32(key1), Int32(d), 0, sP.pointer - key0, Int32(nk), 0, Int32(key0), 128)
+        tailor_amx_gemm(dos16, Int32(m), Int32(dp), vPack, Int32(key1), Int32(d), 0, dP.pointer - key0, Int32(nk), 0, Int32(key0), 128)
+        try firstKey.withUnsafeBufferPointer { fk in
+            for r in 0..<heads {
+                Attention.softmaxBackwardRows(sP.pointer + r * tq * nk, dP.pointer + r * tq * nk, rows: tq, cols: nk, firstKey: fk.baseAddress!,
+                                              keyOffset: key0, q0: q0, lse: lse.pointer + r * seq + q0, dOut: dOut.pointer + r * d,
+                                              out: out.pointer + r * d, ld: heads * d, headDim: d)
             }
-            #expect(cp16 == bp16, "backward P by column blocks")
-            #expect(cds16 == bds16, "backward dS by column blocks")
-            try #require(bp16.count == rows * kpad)
+            func rounded(_ t: Tensor) -> [UInt16] {
+                (0..<m).flatMap { i in (0..<kp).map { j in j < nk ? UInt16(BF16MatMul.roundedToBF16(t[i * nk + j]).bitPattern >> 16) : 0 } }
+            }
+            var p16 = [UInt16](repeating: 0xFFFF, count: m * kp), ds16 = p16
+            let scratch = Tensor(zeros: [2 * 48 * 32])
+            tailor_attention_backward_scores_bf16(qs16, dos16, Int32(m), Int32(dp), kPack, vPack, Int32(d), Int32(key0), Int32(key1),
+                                                  fk.baseAddress!, Int32(q0), Int32(tq), lse.pointer + q0, seq, rowDots.pointer,
+                                                  &p16, &ds16, kp, scratch.pointer)
+            #expect(p16 == rounded(sP), "P")
+            #expect(ds16 == rounded(dP), "dS")
+            try #require(p16.count == m * kp)
         }
     }
 }

@@ -82,14 +82,18 @@ void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int c
 void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
                                         int q0, float *lse, float *inv_sum, uint16_t *p16, int kpad);
 
-/// tailor_attention_softmax_backward_rows with P and dS written as bf16 rows to p16 and ds16 (row i
-/// at i·ldo, columns [0, width): zeros outside the row's range, which is clipped to [0, cols), and
-/// up to width, a multiple of 16 and at least cols); p and ds are only read. Clipping lets a
-/// caller run it on one block of columns at a time (key_offset the block's first key).
-void tailor_attention_softmax_backward_rows_bf16(const float *p, const float *ds, int rows, int cols,
-                                                 const int32_t *first_key, int key_offset, int q0, const float *lse,
-                                                 const float *dout, const float *out, long ld, int head_dim,
-                                                 uint16_t *p16, uint16_t *ds16, long ldo, int width);
+/// The bf16 attention backward's P and dS rows for one tile of `rows` stacked query rows (heads of
+/// `tq` rows each): for keys key0 ..< key1 (key0 a multiple of 32), S = qs16·Kᵀ and dP = dos16·Vᵀ
+/// on AMX (qs16, dos16: [pad32(rows), kpad] bf16; K and V packed by tailor_bf16_pack(seq, packed_k)),
+/// then P = e^(S − lse) and dS = P ⊙ (dP − drow) written as bf16 to p16 and ds16 (row r at r·ldo,
+/// key j at column j − key0, up to key1 rounded up to 32), zeros outside each row's keys. Row r is
+/// row i = r mod tq of head r / tq: it sees keys first_key[i] ... q0 + i, its log-sum-exp is
+/// lse[(r / tq)·lse_head + i] and drow[r] = rowsum(dO ⊙ O). scratch holds 2·pad16(rows)·32 floats
+/// (64-byte aligned). AMX machines only.
+void tailor_attention_backward_scores_bf16(const uint16_t *qs16, const uint16_t *dos16, int rows, int kpad,
+                                           const uint16_t *kpack, const uint16_t *vpack, int packed_k, int key0, int key1,
+                                           const int32_t *first_key, int q0, int tq, const float *lse, long lse_head,
+                                           const float *drow, uint16_t *p16, uint16_t *ds16, long ldo, float *scratch);
 
 /// RMSNorm rows [r0, r1) of x[rows, dim]: rstd[r] = 1/√(mean(x²) + eps), y = w·(x·rstd) (AVX-512F).
 void tailor_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, long r0, long r1, int dim, float eps);

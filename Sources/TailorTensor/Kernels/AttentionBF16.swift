@@ -16,11 +16,6 @@ extension Attention {
     /// heads) the backward took 36 ms with 32 rows per head, 44 with 21, 53 with 64, 51 with 80.
     static let bf16Tile = 32
 
-    /// Keys per block of the backward's fp32 scores: the two `[m, block]` blocks (scores and dP)
-    /// stay in L2 between the products that write them and the row pass that reads them, instead of
-    /// two `[m, seq]` arrays (1.5 MiB at seq 2048). A multiple of 32.
-    static let bf16ColumnBlock = 512
-
     /// Whether ``forwardBF16(q:k:v:out:lse:shape:firstKey:)`` and its backward run on AMX here.
     public static var bf16UsesAMX: Bool { BF16MatMul.usesAMX }
 
@@ -79,29 +74,16 @@ extension Attention {
         dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
         shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>
     ) {
-        backwardBF16(dOut: dOut, q: q, k: k, v: v, out: out, lse: lse, dq: dq, dk: dk, dv: dv, shape: s, firstKey: firstKey,
-                     columnBlock: bf16ColumnBlock)
-    }
-
-    /// The backward with the score blocks `columnBlock` keys wide (tests use narrow ones).
-    static func backwardBF16(
-        dOut: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-        out: UnsafePointer<Float>, lse: UnsafePointer<Float>,
-        dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
-        shape s: AttentionShape, firstKey: UnsafeBufferPointer<Int32>, columnBlock: Int
-    ) {
         guard bf16UsesAMX else {
             return backward(dOut: dOut, q: q, k: k, v: v, out: out, lse: lse, dq: dq, dk: dk, dv: dv, shape: s, firstKey: firstKey)
         }
         if dq == nil && dk == nil && dv == nil { return }
-        precondition(columnBlock > 0 && columnBlock % 32 == 0, "attention: column block \(columnBlock) not a multiple of 32")
         let tile = bf16Tile, rep = s.heads / s.kvHeads, d = s.headDim
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
-        let cb = min(columnBlock, sp)
-        let floats = [mMax * cb, mMax * cb, mMax * d, mMax * d, mMax * d, d * s.seq, d * s.seq]
+        let floats = [2 * ((mMax + 15) / 16 * 16) * 32, mMax, mMax * d, mMax * d, mMax * d, d * s.seq, d * s.seq]
         let halves = [sp * dp, sp * dp, dp * sp, mp * dp, mp * dp, mp * sp, mp * sp, dp * mp, sp * mp]
         forEachRun(s, tile: tile, firstKey: firstKey, floats: floats, halves: halves) { run, scratch in
-            let p = scratch.floats[0], ds = scratch.floats[1]                                   // [m, ≤ cb]
+            let blocks = scratch.floats[0], rowDots = scratch.floats[1]                         // 2 × [pad16(m), 32], [m]
             let qs = scratch.floats[2], dos = scratch.floats[3], t = scratch.floats[4]          // [m, D]; t: dQs
             let dKt = scratch.floats[5], dVt = scratch.floats[6]                                // [D, seq]
             let kPack = scratch.halves[0], vPack = scratch.halves[1]                            // K, V [seq, D] in tiles
@@ -121,23 +103,14 @@ extension Attention {
                 stack(dOut + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: dos)
                 roundRows(qs, rows: m, cols: d, ld: d, into: qs16)
                 roundRows(dos, rows: m, cols: d, ld: d, into: dos16)
-                // p16, ds16 [m, kp] = bf16(P), bf16(dS), cb keys at a time so the fp32 blocks stay in L2:
-                // p[m, w] = bf16(scale·Qs) bf16(K)ᵀ, ds[m, w] = bf16(dOs) bf16(V)ᵀ, then the row pass
-                let kp = pad32(nk)
-                for c0 in stride(from: kBase, to: q1, by: cb) {
-                    let w = min(cb, q1 - c0)
-                    tailor_amx_gemm(qs16, Int32(m), Int32(dp), kPack, Int32(q1), Int32(d), 0, p - c0, Int32(w), 0,
-                                    Int32(c0), Int32(c0 + cb))
-                    tailor_amx_gemm(dos16, Int32(m), Int32(dp), vPack, Int32(q1), Int32(d), 0, ds - c0, Int32(w), 0,
-                                    Int32(c0), Int32(c0 + cb))
-                    let at = c0 - kBase
-                    for r in 0..<rep {
-                        tailor_attention_softmax_backward_rows_bf16(
-                            p + r * tq * w, ds + r * tq * w, Int32(tq), Int32(w), firstKey.baseAddress! + b * s.seq + q0, Int32(c0),
-                            Int32(q0), lse + (b * s.heads + h0 + r) * s.seq + q0, dOut + qOff + r * d, out + qOff + r * d,
-                            s.queryWidth, Int32(d), p16 + r * tq * kp + at, ds16 + r * tq * kp + at, kp, Int32(min(cb, kp - at)))
-                    }
+                // p16, ds16 [m, kp] = bf16(P), bf16(dS); S and dP made and used 32 keys at a time
+                for r in 0..<rep {
+                    for i in 0..<tq { rowDots[r * tq + i] = BLAS.dot(d, dOut + qOff + i * s.queryWidth + r * d, out + qOff + i * s.queryWidth + r * d) }
                 }
+                let kp = pad32(nk)
+                tailor_attention_backward_scores_bf16(qs16, dos16, Int32(m), Int32(dp), kPack, vPack, Int32(d), Int32(kBase), Int32(q1),
+                                                      firstKey.baseAddress! + b * s.seq + q0, Int32(q0), Int32(tq),
+                                                      lse + (b * s.heads + h0) * s.seq + q0, s.seq, rowDots, p16, ds16, kp, blocks)
                 if let dq {
                     // t[m, D] = bf16(dS) bf16(K); dq += scale · t
                     (ds16 + m * kp).update(repeating: 0, count: (pad32(m) - m) * kp)

@@ -1,0 +1,77 @@
+#include "CTailorKernels.h"
+#include <string.h>
+#include <immintrin.h>
+#include "vec16.h"
+
+// The bf16 attention backward's scores, 32 keys at a time: S = scale·Q·Kᵀ and dP = dO·Vᵀ for all
+// of a tile's rows go from the AMX tiles to two [rows, 32] fp32 blocks that stay in L1, and the
+// row pass turns them into bf16 P and dS at once. Written to [rows, seq] fp32 arrays, these two
+// products (inner dimension only the head size) ran at half the speed they reach into L1: their
+// stores, not their multiplies, were the limit.
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+__attribute__((target("avx512f,avx512bf16,avx512vl")))
+static void row_pass(const float *s, const float *dp, int rows, int tq, int j0, int key0, const int32_t *first_key, int q0,
+                     const float *lse, long lse_head, const float *drow, uint16_t *p16, uint16_t *ds16, long ldo) {
+    for (int r = 0; r < rows; r++) {
+        int head = r / tq, i = r % tq;
+        int lo = first_key[i] - j0, hi = q0 + i - j0;  // this block's columns 0..<32
+        uint16_t *po = p16 + (long)r * ldo + (j0 - key0), *so = ds16 + (long)r * ldo + (j0 - key0);
+        if (lo > 31 || hi < 0) {
+            zero_blocks(po, 0, 32); zero_blocks(so, 0, 32);
+            continue;
+        }
+        __m512 l = _mm512_set1_ps(lse[head * lse_head + i]), d = _mm512_set1_ps(drow[r]);
+        for (int j = 0; j < 32; j += 16) {  // P = e^(S − lse); dS = P ⊙ (dP − d)
+            __mmask16 k = in_range(j, lo, hi);
+            __m512 e = _mm512_maskz_mov_ps(k, exp16_softmax(_mm512_load_ps(s + r * 32 + j), l));
+            __m512 g = _mm512_maskz_mul_ps(k, e, _mm512_sub_ps(_mm512_load_ps(dp + r * 32 + j), d));
+            _mm256_storeu_si256((__m256i *)(po + j), (__m256i)_mm512_cvtneps_pbh(e));
+            _mm256_storeu_si256((__m256i *)(so + j), (__m256i)_mm512_cvtneps_pbh(g));
+        }
+    }
+}
+
+__attribute__((target("amx-tile,amx-bf16,avx512f,avx512bf16,avx512vl")))
+void tailor_attention_backward_scores_bf16(const uint16_t *qs16, const uint16_t *dos16, int rows, int kpad,
+                                           const uint16_t *kpack, const uint16_t *vpack, int packed_k, int key0, int key1,
+                                           const int32_t *first_key, int q0, int tq, const float *lse, long lse_head,
+                                           const float *drow, uint16_t *p16, uint16_t *ds16, long ldo, float *scratch) {
+    tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
+    _tile_loadconfig(&cfg);
+    int kblocks = kpad / 32, stride = ((packed_k + 31) & ~31) / 32, strips = (rows + 15) / 16;
+    float *s = scratch, *dp = scratch + (long)strips * 16 * 32;  // [strips·16, 32] each
+    for (int j0 = key0; j0 < key1; j0 += 32) {
+        const uint16_t *k0 = kpack + (size_t)(j0 / 16) * stride * 512, *k1 = k0 + (size_t)stride * 512;
+        const uint16_t *v0 = vpack + (size_t)(j0 / 16) * stride * 512, *v1 = v0 + (size_t)stride * 512;
+        for (int strip = 0; strip < strips; strip++) {
+            const uint16_t *a = qs16 + (size_t)strip * 16 * kpad, *g = dos16 + (size_t)strip * 16 * kpad;
+            _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+            for (int kb = 0; kb < kblocks; kb++) {
+                _tile_loadd(4, a + kb * 32, kpad * 2);
+                _tile_loadd(6, k0 + (size_t)kb * 512, 64);
+                _tile_loadd(7, k1 + (size_t)kb * 512, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_loadd(5, g + kb * 32, kpad * 2);
+                _tile_loadd(6, v0 + (size_t)kb * 512, 64);
+                _tile_loadd(7, v1 + (size_t)kb * 512, 64);
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_dpbf16ps(3, 5, 7);
+            }
+            float *sr = s + strip * 16 * 32, *dr = dp + strip * 16 * 32;
+            _tile_stored(0, sr, 128); _tile_stored(1, sr + 16, 128);
+            _tile_stored(2, dr, 128); _tile_stored(3, dr + 16, 128);
+        }
+        row_pass(s, dp, rows, tq, j0, key0, first_key, q0, lse, lse_head, drow, p16, ds16, ldo);
+    }
+    _tile_release();
+}
