@@ -53,15 +53,6 @@ static inline size_t packed_index(int k, int r, int c) {
     return ((size_t)nb * kblocks + kb) * 512 + (size_t)(kk / 2) * 32 + j * 2 + (kk & 1);
 }
 
-// Interleaves the two 16-element halves of v (bf16 pairs of rows 2r and 2r + 1) into one tile row:
-// element 2j from the low half, 2j + 1 from the high half.
-__attribute__((target("avx512f,avx512bw")))
-static inline __m512i interleave_halves(__m512i v) {
-    const __m512i index = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(index, v);
-}
-
 // The packing below in AVX-512: one 16-column × 32-k tile at a time, every element written
 // (padding as zeros). Transposed sources read a k pair as two 16-float runs and interleave them;
 // row-major sources round 32 k of one column to 16 pairs and scatter them down the tile.
@@ -95,25 +86,6 @@ static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, u
                     // Pair r (k0 + 2r, 2r + 1) of column j goes to tile row r, slot j.
                     _mm512_i32scatter_epi32((void *)(tile + j * 2), down, v, 4);
                 }
-            }
-        }
-    }
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl")))
-void tailor_bf16_pack_rows_transposed(const uint16_t *a, int rows, int cols, int lda, uint16_t *out) {
-    int kblocks = pad32(rows) / 32, nblocks = pad32(cols) / 16;
-    for (int nb = 0; nb < nblocks; nb++) {
-        int n0 = nb * 16;
-        __mmask16 m = tail_mask(cols - n0);
-        for (int kb = 0; kb < kblocks; kb++) {
-            uint16_t *tile = out + ((size_t)nb * kblocks + kb) * 512;
-            for (int r = 0; r < 16; r++) {
-                int c = kb * 32 + 2 * r;
-                __m256i lo = c < rows ? _mm256_maskz_loadu_epi16(m, a + (size_t)c * lda + n0) : _mm256_setzero_si256();
-                __m256i hi = c + 1 < rows ? _mm256_maskz_loadu_epi16(m, a + (size_t)(c + 1) * lda + n0) : _mm256_setzero_si256();
-                __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-                _mm512_storeu_si512((void *)(tile + r * 32), interleave_halves(v));
             }
         }
     }

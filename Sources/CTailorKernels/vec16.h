@@ -22,6 +22,15 @@ static inline void zero_blocks(uint16_t *row, int from, int to) {
     for (int j = from; j < to; j += 16) _mm256_storeu_si256((__m256i *)(row + j), _mm256_setzero_si256());
 }
 
+// Interleaves the two 16-element halves of v (bf16 pairs of rows 2r and 2r + 1) into one row of an
+// AMX B tile: element 2j from the low half, 2j + 1 from the high half.
+__attribute__((target("avx512f,avx512bw")))
+static inline __m512i interleave_halves(__m512i v) {
+    const __m512i index = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(index, v);
+}
+
 // e^x in 16 lanes: Cephes' expf range reduction and polynomial (as FastMath.exp), evaluated by
 // Horner's rule in fused multiply-adds, so results may differ from it in the last bit. No clamp
 // below: lanes under −87.34 are set to 0 (−∞ included); above 89, scalef overflows to ∞. NaN

@@ -126,9 +126,10 @@ import CTailorKernels
     }
 
     /// The backward's scores kernel writes P and dS bit for bit equal to the AMX products
-    /// (`tailor_amx_gemm`) followed by the fp32 row pass and rounding: two heads of 23 rows (so
-    /// 16-row strips cross heads), keys from a 32-aligned base below every row's first key, a head
-    /// size off the 32 grid, zeros outside each row's range and up to the padded width.
+    /// (`tailor_amx_gemm`) followed by the fp32 row pass and rounding — dS as rows, both packed as
+    /// `tailor_bf16_pack` packs them: two heads of 23 rows (so 16-row strips and row pairs cross
+    /// heads, and the packs have zero rows), keys from a 32-aligned base below every row's first
+    /// key, a head size off the 32 grid, zeros outside each row's range and up to the padded width.
     @Test func backwardScoresEqualProductsThenFP32RowPass() throws {
         try #require(Attention.bf16UsesAMX, "no AMX here: the kernel is never called")
         var rng = TestRandom(seed: 21)
@@ -159,14 +160,19 @@ import CTailorKernels
             func rounded(_ t: Tensor) -> [UInt16] {
                 (0..<m).flatMap { i in (0..<kp).map { j in j < nk ? UInt16(BF16MatMul.roundedToBF16(t[i * nk + j]).bitPattern >> 16) : 0 } }
             }
-            var p16 = [UInt16](repeating: 0xFFFF, count: m * kp), ds16 = p16
-            let scratch = Tensor(zeros: [2 * 48 * 32])
+            let packed = tailor_bf16_packed_count(Int32(nk), Int32(m))
+            var ds16 = [UInt16](repeating: 0xFFFF, count: m * kp), pPack = [UInt16](repeating: 0xFFFF, count: packed), dsPack = pPack
+            let scratch = Tensor(zeros: [2 * mp * 32])
             tailor_attention_backward_scores_bf16(qs16, dos16, Int32(m), Int32(dp), kPack, vPack, Int32(d), Int32(key0), Int32(key1),
                                                   fk.baseAddress!, Int32(q0), Int32(tq), lse.pointer + q0, seq, rowDots.pointer,
-                                                  &p16, &ds16, kp, scratch.pointer)
-            #expect(p16 == rounded(sP), "P")
-            #expect(ds16 == rounded(dP), "dS")
-            try #require(p16.count == m * kp)
+                                                  &ds16, kp, &pPack, &dsPack, scratch.pointer)
+            #expect(ds16 == rounded(dP), "dS rows")
+            var want = [UInt16](repeating: 0, count: packed)
+            tailor_bf16_pack(sP.pointer, Int32(nk), Int32(m), Int32(nk), 1, &want)
+            #expect(pPack == want, "P packed")
+            tailor_bf16_pack(dP.pointer, Int32(nk), Int32(m), Int32(nk), 1, &want)
+            #expect(dsPack == want, "dS packed")
+            try #require(pPack.count == packed && ds16.count == m * kp)
         }
     }
 }

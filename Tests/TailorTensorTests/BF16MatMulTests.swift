@@ -41,22 +41,6 @@ import CTailorKernels
         }
     }
 
-    /// Packing from bf16 rows (the attention backward's P and dS) gives the same bits as packing
-    /// their fp32 values, padding included.
-    @Test(arguments: [(45, 70), (32, 16), (7, 33), (96, 130)])
-    func packingFromBF16RowsMatchesFP32Packing(rows: Int, cols: Int) throws {
-        try #require(BF16MatMul.usesAMX, "no AMX here: the bf16-row packing is never called")
-        var rng = TestRandom(seed: UInt64(rows * 1000 + cols))
-        let lda = cols + 11
-        let x = rng.tensor([rows, lda], -50, 50)
-        let bits = (0..<(rows * lda)).map { UInt16(BF16MatMul.roundedToBF16(x[$0]).bitPattern >> 16) }
-        let count = tailor_bf16_packed_count(Int32(cols), Int32(rows))
-        var fromRows = [UInt16](repeating: 0xAAAA, count: count), fromFloats = [UInt16](repeating: 0x5555, count: count)
-        tailor_bf16_pack_rows_transposed(bits, Int32(rows), Int32(cols), Int32(lda), &fromRows)
-        tailor_bf16_pack(x.pointer, Int32(cols), Int32(rows), Int32(lda), 1, &fromFloats)
-        #expect(fromRows == fromFloats)
-    }
-
     /// The product (AMX where available) against the plain path and against a double-precision
     /// sum of the rounded operands, on shapes that are not multiples of the 16/32 tiles, with and
     /// without accumulation and with strided operands.

@@ -23,10 +23,6 @@ void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uin
 /// tailor_bf16_pack takes when the CPU has AVX512_BF16).
 void tailor_bf16_pack_reference(const float *b, int n, int k, int ldb, int transposed, uint16_t *out);
 
-/// The layout tailor_bf16_pack(transposed) gives B[cols, rows] from an fp32 a[rows, cols], made from
-/// a's bf16 rows instead (element (r, c) at a[r*lda + c]; AVX-512BW, AMX machines only).
-void tailor_bf16_pack_rows_transposed(const uint16_t *a, int rows, int cols, int lda, uint16_t *out);
-
 /// Reads element (r, c) of a packed matrix back as fp32.
 float tailor_bf16_packed_get(const uint16_t *packed, int n, int k, int r, int c);
 
@@ -82,18 +78,21 @@ void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int c
 void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
                                         int q0, float *lse, float *inv_sum, uint16_t *p16, int kpad);
 
-/// The bf16 attention backward's P and dS rows for one tile of `rows` stacked query rows (heads of
-/// `tq` rows each): for keys key0 ..< key1 (key0 a multiple of 32), S = qs16·Kᵀ and dP = dos16·Vᵀ
-/// on AMX (qs16, dos16: [pad32(rows), kpad] bf16; K and V packed by tailor_bf16_pack(seq, packed_k)),
-/// then P = e^(S − lse) and dS = P ⊙ (dP − drow) written as bf16 to p16 and ds16 (row r at r·ldo,
-/// key j at column j − key0, up to key1 rounded up to 32), zeros outside each row's keys. Row r is
-/// row i = r mod tq of head r / tq: it sees keys first_key[i] ... q0 + i, its log-sum-exp is
-/// lse[(r / tq)·lse_head + i] and drow[r] = rowsum(dO ⊙ O). scratch holds 2·pad16(rows)·32 floats
-/// (64-byte aligned). AMX machines only.
+/// The bf16 attention backward's P and dS for one tile of `rows` stacked query rows (heads of `tq`
+/// rows each): for keys key0 ..< key1 (key0 a multiple of 32), S = qs16·Kᵀ and dP = dos16·Vᵀ on AMX
+/// (qs16, dos16: [pad32(rows), kpad] bf16; K and V packed by tailor_bf16_pack(seq, packed_k)), then
+/// P = e^(S − lse) and dS = P ⊙ (dP − drow) in bf16, zeros outside each row's keys. dS goes to
+/// ds16 as rows (row r at r·ldo, key j at column j − key0, up to key1 rounded up to 32); P and dS
+/// also go to p_pack and ds_pack in the layout tailor_bf16_pack(transposed) gives B[keys, rows]
+/// (n = key1 − key0, k = rows, zero rows up to pad32(rows)): the right operands of dV += Pᵀ·dO and
+/// dK += dSᵀ·Q. Row r is row i = r mod tq of head r / tq: it sees keys first_key[i] ... q0 + i, its
+/// log-sum-exp is lse[(r / tq)·lse_head + i] and drow[r] = rowsum(dO ⊙ O). scratch holds
+/// 2·pad32(rows)·32 floats (64-byte aligned). AMX machines only.
 void tailor_attention_backward_scores_bf16(const uint16_t *qs16, const uint16_t *dos16, int rows, int kpad,
                                            const uint16_t *kpack, const uint16_t *vpack, int packed_k, int key0, int key1,
                                            const int32_t *first_key, int q0, int tq, const float *lse, long lse_head,
-                                           const float *drow, uint16_t *p16, uint16_t *ds16, long ldo, float *scratch);
+                                           const float *drow, uint16_t *ds16, long ldo, uint16_t *p_pack, uint16_t *ds_pack,
+                                           float *scratch);
 
 /// RMSNorm rows [r0, r1) of x[rows, dim]: rstd[r] = 1/√(mean(x²) + eps), y = w·(x·rstd) (AVX-512F).
 void tailor_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, long r0, long r1, int dim, float eps);

@@ -80,17 +80,18 @@ extension Attention {
         if dq == nil && dk == nil && dv == nil { return }
         let tile = bf16Tile, rep = s.heads / s.kvHeads, d = s.headDim
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
-        let floats = [2 * ((mMax + 15) / 16 * 16) * 32, mMax, mMax * d, mMax * d, mMax * d, d * s.seq, d * s.seq]
-        let halves = [sp * dp, sp * dp, dp * sp, mp * dp, mp * dp, mp * sp, mp * sp, dp * mp, sp * mp]
+        let floats = [2 * mp * 32, mMax, mMax * d, mMax * d, mMax * d, d * s.seq, d * s.seq]
+        let halves = [sp * dp, sp * dp, dp * sp, mp * dp, mp * dp, mp * sp, sp * mp, sp * mp, dp * mp]
         forEachRun(s, tile: tile, firstKey: firstKey, floats: floats, halves: halves) { run, scratch in
-            let blocks = scratch.floats[0], rowDots = scratch.floats[1]                         // 2 × [pad16(m), 32], [m]
+            let blocks = scratch.floats[0], rowDots = scratch.floats[1]                         // 2 × [pad32(m), 32], [m]
             let qs = scratch.floats[2], dos = scratch.floats[3], t = scratch.floats[4]          // [m, D]; t: dQs
             let dKt = scratch.floats[5], dVt = scratch.floats[6]                                // [D, seq]
             let kPack = scratch.halves[0], vPack = scratch.halves[1]                            // K, V [seq, D] in tiles
             let ktPack = scratch.halves[2]                                                      // Kᵀ [D, seq] in tiles
             let qs16 = scratch.halves[3], dos16 = scratch.halves[4]                             // [mp, dp]
-            let ds16 = scratch.halves[5], p16 = scratch.halves[6]                               // [mp, pad32(nk)]
-            let t16 = scratch.halves[7], pack = scratch.halves[8]                               // [dp, mp], [nk, m] in tiles
+            let ds16 = scratch.halves[5]                                                        // [mp, pad32(nk)]
+            let pPack = scratch.halves[6], dsPack = scratch.halves[7]                           // P, dS as B[nk, m] in tiles
+            let t16 = scratch.halves[8]                                                         // [dp, mp]
             let b = run.b, kvh = run.kvh, kv = (b * s.seq) * s.kvWidth + kvh * d
             tailor_bf16_pack(k + kv, Int32(s.seq), Int32(d), Int32(s.kvWidth), 0, kPack)
             tailor_bf16_pack(v + kv, Int32(s.seq), Int32(d), Int32(s.kvWidth), 0, vPack)
@@ -103,14 +104,15 @@ extension Attention {
                 stack(dOut + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: dos)
                 roundRows(qs, rows: m, cols: d, ld: d, into: qs16)
                 roundRows(dos, rows: m, cols: d, ld: d, into: dos16)
-                // p16, ds16 [m, kp] = bf16(P), bf16(dS); S and dP made and used 32 keys at a time
+                // bf16 P and dS, packed as B[nk, m], and dS as rows [m, kp]; S and dP made and used 32 keys at a time
                 for r in 0..<rep {
                     for i in 0..<tq { rowDots[r * tq + i] = BLAS.dot(d, dOut + qOff + i * s.queryWidth + r * d, out + qOff + i * s.queryWidth + r * d) }
                 }
                 let kp = pad32(nk)
                 tailor_attention_backward_scores_bf16(qs16, dos16, Int32(m), Int32(dp), kPack, vPack, Int32(d), Int32(kBase), Int32(q1),
                                                       firstKey.baseAddress! + b * s.seq + q0, Int32(q0), Int32(tq),
-                                                      lse + (b * s.heads + h0) * s.seq + q0, s.seq, rowDots, p16, ds16, kp, blocks)
+                                                      lse + (b * s.heads + h0) * s.seq + q0, s.seq, rowDots, ds16, kp, pPack, dsPack,
+                                                      blocks)
                 if let dq {
                     // t[m, D] = bf16(dS) bf16(K); dq += scale · t
                     (ds16 + m * kp).update(repeating: 0, count: (pad32(m) - m) * kp)
@@ -118,15 +120,14 @@ extension Attention {
                                     Int32(d), 0, 0, Int32(dp))
                     unstack(t, rows: tq, heads: rep, headDim: d, into: dq + qOff, ld: s.queryWidth, accumulate: true, scale: scale(s))
                 }
-                // acc[D, keys] += bf16(rows)ᵀ scores16: dKt with (scale·Qs, dS), dVt with (dOs, P)
-                func accumulate(_ rows: UnsafeMutablePointer<Float>, _ scores16: UnsafeMutablePointer<UInt16>, into acc: UnsafeMutablePointer<Float>) {
+                // acc[D, keys] += bf16(rows)ᵀ scores: dKt with (scale·Qs, dS), dVt with (dOs, P)
+                func accumulate(_ rows: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<UInt16>, into acc: UnsafeMutablePointer<Float>) {
                     tailor_bf16_round_transposed(rows, Int32(m), Int32(d), Int32(d), t16, Int32(pad32(m)))
-                    tailor_bf16_pack_rows_transposed(scores16, Int32(m), Int32(nk), Int32(kp), pack)
-                    tailor_amx_gemm(t16, Int32(d), Int32(pad32(m)), pack, Int32(nk), Int32(m), 0, acc + kBase, Int32(s.seq), 1,
+                    tailor_amx_gemm(t16, Int32(d), Int32(pad32(m)), scores, Int32(nk), Int32(m), 0, acc + kBase, Int32(s.seq), 1,
                                     0, Int32(pad32(nk)))
                 }
-                if dk != nil { accumulate(qs, ds16, into: dKt) }
-                if dv != nil { accumulate(dos, p16, into: dVt) }
+                if dk != nil { accumulate(qs, dsPack, into: dKt) }
+                if dv != nil { accumulate(dos, pPack, into: dVt) }
             }
             run.add(dKt, into: dk, shape: s, transposed: true)
             run.add(dVt, into: dv, shape: s, transposed: true)
