@@ -108,37 +108,43 @@ void tailor_exp_scaled(const float *x, float *y, long n, float shift, float scal
     }
 }
 
-// The bf16 forward row pass walks a row's 16-column blocks: those before lo & ~15 and from
-// (hi + 16) & ~15 on are zeros (no exponentials); of the blocks between, only the first and the last
-// can straddle lo or hi and need a lane mask (in_range on every block cost about a third of the pass).
-
-// One pass for the max, one for e^(s − max) straight into bf16 and its sum: the rows stay
-// unnormalised (the caller scales the product P·V by inv_sum), so the fp32 scores are never written.
+// The bf16 forward row pass walks a row in 32-column blocks (one 64-byte bf16 store each): blocks
+// wholly before lo or after hi are zeros (no exponentials), and only the first and the last block
+// can straddle lo or hi and need lane masks (in_range on every block cost about a third of the pass).
+// The rows stay unnormalised, e^(s − max), so the fp32 scores are only read (the caller scales the
+// product P·V by inv_sum).
 __attribute__((target("avx512f,avx512bf16,avx512vl")))
 void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
                                         int q0, float *lse, float *inv_sum, uint16_t *p16, int kpad) {
     for (int i = 0; i < rows; i++) {
         const float *row = scores + (long)i * cols;
-        int lo = first_key[i] - key_offset, hi = q0 + i - key_offset, a = lo & ~15, b = (hi + 16) & ~15;
-        __m512 mv = _mm512_set1_ps(-__builtin_inff());
-        for (int j = lo; j <= hi; j += 16) {
-            __mmask16 k = tail_mask(hi + 1 - j);
-            mv = _mm512_mask_max_ps(mv, k, mv, _mm512_maskz_loadu_ps(k, row + j));
+        int lo = first_key[i] - key_offset, hi = q0 + i - key_offset, a = lo & ~31, b = (hi + 32) & ~31;
+        __m512 m0 = _mm512_set1_ps(-__builtin_inff()), m1 = m0;
+        int j = lo;
+        for (; j + 32 <= hi + 1; j += 32) {
+            m0 = _mm512_max_ps(m0, _mm512_loadu_ps(row + j));
+            m1 = _mm512_max_ps(m1, _mm512_loadu_ps(row + j + 16));
         }
-        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mv)), sum = _mm512_setzero_ps();
+        for (; j <= hi; j += 16) {
+            __mmask16 k = tail_mask(hi + 1 - j);
+            m0 = _mm512_mask_max_ps(m0, k, m0, _mm512_maskz_loadu_ps(k, row + j));
+        }
+        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(m0, m1))), sum = _mm512_setzero_ps();
         uint16_t *out = p16 + (long)i * kpad;
         zero_blocks(out, 0, a);
         zero_blocks(out, b, kpad);
-        for (int j = a; j < b; j += 16) {
-            __m512 e;
-            if (j >= lo && j + 15 <= hi) {
-                e = exp16_softmax(_mm512_loadu_ps(row + j), m);
+        for (j = a; j < b; j += 32) {
+            __m512 e0, e1;
+            if (j >= lo && j + 31 <= hi) {
+                e0 = exp16_softmax(_mm512_loadu_ps(row + j), m);
+                e1 = exp16_softmax(_mm512_loadu_ps(row + j + 16), m);
             } else {
-                __mmask16 k = in_range(j, lo, hi);
-                e = _mm512_maskz_mov_ps(k, exp16_softmax(_mm512_maskz_loadu_ps(k, row + j), m));
+                __mmask16 k0 = in_range(j, lo, hi), k1 = in_range(j + 16, lo, hi);
+                e0 = _mm512_maskz_mov_ps(k0, exp16_softmax(_mm512_maskz_loadu_ps(k0, row + j), m));
+                e1 = _mm512_maskz_mov_ps(k1, exp16_softmax(_mm512_maskz_loadu_ps(k1, row + j + 16), m));
             }
-            sum = _mm512_add_ps(sum, e);
-            _mm256_storeu_si256((__m256i *)(out + j), (__m256i)_mm512_cvtneps_pbh(e));
+            sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
+            _mm512_storeu_si512((void *)(out + j), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
         }
         float total = _mm512_reduce_add_ps(sum);
         lse[i] = _mm512_cvtss_f32(m) + logf(total);

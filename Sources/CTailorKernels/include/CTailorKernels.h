@@ -73,7 +73,7 @@ void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int c
 
 /// tailor_attention_softmax_rows for the bf16 kernel: lse[i] as there, but row i is written as its
 /// unnormalised exponentials e^(s − max) in bf16 to p16 + i·kpad (zeros outside the row's range and
-/// up to kpad, a multiple of 16), and inv_sum[i] = 1 / Σ e^(s − max) scales the row's P·V product.
+/// up to kpad, a multiple of 32), and inv_sum[i] = 1 / Σ e^(s − max) scales the row's P·V product.
 /// scores is only read. AVX512_BF16 machines only.
 void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
                                         int q0, float *lse, float *inv_sum, uint16_t *p16, int kpad);
