@@ -4,7 +4,9 @@ import CTailorKernels
 /// softmax passes (fp32) and saved state (output and log-sum-exp) as the fp32 kernel, with every
 /// product's operands rounded to bf16 — as PyTorch's bf16 autocast runs attention. The forward
 /// multiplies the unnormalised exponentials by V and divides the rows after, as flash attention
-/// does, which saves a pass over the scores.
+/// does, which saves a pass over the scores. The backward makes S and dP 32 keys at a time into
+/// L1 and writes P and dS from there, already packed for the dV and dK products
+/// (`tailor_attention_backward_scores_bf16`).
 ///
 /// Per run of a (batch row, kv head) group's query tiles, K and V are packed into tiles once, in the
 /// orientations the products need; per query tile only the stacked query rows, and in the backward
@@ -12,8 +14,9 @@ import CTailorKernels
 /// Without AMX these calls take the fp32 path.
 extension Attention {
     /// Query rows per head in a bf16 tile: the stacked rows are a multiple of the 32-row AMX block,
-    /// and the tile's fp32 scores and their bf16 copies stay in L2. At 2 × 2048 (9 heads, 3 kv
-    /// heads) the backward took 36 ms with 32 rows per head, 44 with 21, 53 with 64, 51 with 80.
+    /// and the tile's scores and their bf16 copies stay in L2. At 2 × 2048 (9 heads, 3 kv heads) the
+    /// backward took 36 ms with 32 rows per head, 44 with 21, 53 with 64, 51 with 80; with the
+    /// fused score blocks, 27 ms with 32, 31 with 48, 29–33 with 64.
     static let bf16Tile = 32
 
     /// Whether ``forwardBF16(q:k:v:out:lse:shape:firstKey:)`` and its backward run on AMX here.
