@@ -47,14 +47,15 @@ import CTailorKernels
     }
 
     /// The AMX kernel against the rounding reference, over several tiles, with GQA, packed
-    /// segments, a sliding window (tiles whose first key is not 32-aligned) and a head size off
-    /// the 32 grid; and against the fp32 kernel, which it must stay near.
+    /// segments, a sliding window (tiles whose first key is not 32-aligned), a head size off the
+    /// 32 grid and Llama's 128 (four k-blocks per product); and against the fp32 kernel, which it
+    /// must stay near.
     ///
     /// Tolerances: a product term whose fp32 operand (P or dS) sits within float error of a bf16
     /// rounding boundary may round the other way in one of the two, which moves that term by one
     /// bf16 step (2⁻⁸ relative): measured |Δ| ≤ 1.2e-4, against 4e-3 … 1.2e-2 from the fp32 kernel,
     /// so 4e-4 still fails when any one product skips its rounding.
-    @Test(arguments: [(6, 2, 40, nil as Int?, false), (3, 1, 64, 45, true), (4, 4, 32, nil, true)])
+    @Test(arguments: [(6, 2, 40, nil as Int?, false), (3, 1, 64, 45, true), (4, 4, 32, nil, true), (2, 1, 128, nil, false)])
     func matchesRoundingReference(heads: Int, kvHeads: Int, headDim: Int, window: Int?, packed: Bool) throws {
         try #require(Attention.bf16UsesAMX, "no AMX here: the bf16 calls are the fp32 kernel")
         var rng = TestRandom(seed: UInt64(heads * 100 + headDim))
