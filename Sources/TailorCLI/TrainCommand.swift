@@ -35,7 +35,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Adapted blocks: e.g. 0-3,8 or last:4 (default all).") var layers: String?
     @Option(help: "Start from an existing PEFT adapter folder.") var adapter: String?
     @Flag(help: "Train every weight instead of an adapter (small models).") var full = false
-    @Option(help: "QLoRA: quantize a Hugging Face base's block projections at load: q8_0, q4_0, q4_k, nf4 or nf4-dq (NF4 with double quantization); or bf16 (mixed precision on AMX, the fast path).") var quantize: String?
+    @Option(help: "QLoRA: quantize the base's block projections at load (a folder or a GGUF): q8_0, q4_0, q4_k, nf4 or nf4-dq (NF4 with double quantization); or bf16 (mixed precision on AMX, the fast path).") var quantize: String?
     @Option(help: "adamw, adam, sgd or adafactor (default adamw).") var optimizer: String?
     @Option(help: "Peak learning rate (default 2e-4).") var lr: Double?
     @Option(help: "SGD momentum (default 0).") var momentum: Double?

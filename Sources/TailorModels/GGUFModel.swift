@@ -115,6 +115,35 @@ public enum GGUFModel {
     ///   in the mapped file as frozen weights, so only norms and biases are copied into memory. For
     ///   merging and export, which read each weight once; such a base cannot be fully fine-tuned.
     public static func load(_ f: GGUFFile, mapDenseMatrices: Bool = false) throws -> LlamaModel {
+        let (c, dense, info) = try readers(f)
+        let quantized: (String, [Int]) throws -> (any LinearWeight)? = { hf, shape in
+            let i = try info(hf, shape)
+            guard mapDenseMatrices || ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
+            return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i),
+                                       owner: f, rowOrder: unpermutation(c, hf, rows: shape[0]))
+        }
+        return try LlamaModel(configuration: c, load: dense, loadLinear: quantized, loadTable: quantized)
+    }
+
+    /// Loads the model with its seven block projections (re)quantized to `q` as they are read, as
+    /// ``LlamaModel/init(folder:quantizing:)`` does for a folder: each projection is read as fp32
+    /// (dequantized, if the file holds it quantized) and quantized again, so a file already in a
+    /// block format takes two roundings. For F32/F16/BF16 files, and for `bf16`, the AMX fast path.
+    public static func load(_ f: GGUFFile, quantizing q: BaseQuantization) throws -> LlamaModel {
+        let (c, dense, _) = try readers(f)
+        return try LlamaModel(configuration: c, quantizing: q, source: f.path, load: dense)
+    }
+
+    /// The rows of a llama q/k projection in Hugging Face order (llama's converter permutes them), else nil.
+    private static func unpermutation(_ c: ModelConfiguration, _ hf: String, rows: Int) -> [Int32]? {
+        guard c.modelType == "llama", hf.contains(".q_proj.") || hf.contains(".k_proj.") else { return nil }
+        return unpermuteOrder(rows: rows, headDim: c.headDim)
+    }
+
+    /// The configuration, a reader of any tensor as fp32 by its Hugging Face name (Q/K rows in HF
+    /// order), and a lookup of its GGUF entry (shape checked).
+    private static func readers(_ f: GGUFFile) throws
+        -> (ModelConfiguration, (String, [Int]) throws -> Tensor, (String, [Int]) throws -> GGUFFile.TensorInfo) {
         let c = try configuration(f)
         if f.contains("rope_freqs.weight") {
             // The llama3 scaling comes from the tailor.rope.llama3.* keys; the tensor llama.cpp uses must agree.
@@ -123,14 +152,7 @@ public enum GGUFModel {
                 throw TailorError("\(f.path): rope_freqs.weight does not match its tailor.rope.llama3.* keys")
             }
         }
-        let permute = c.modelType == "llama"
-        func order(_ hf: String, rows: Int) -> [Int32]? {
-            guard permute else { return nil }
-            if hf.contains(".q_proj.") { return unpermuteOrder(rows: rows, headDim: c.headDim) }
-            if hf.contains(".k_proj.") { return unpermuteOrder(rows: rows, headDim: c.headDim) }
-            return nil
-        }
-        func info(_ hf: String, _ shape: [Int]) throws -> GGUFFile.TensorInfo {
+        let info: (String, [Int]) throws -> GGUFFile.TensorInfo = { hf, shape in
             guard let name = ggufName(forHF: hf) else { throw TailorError("\(f.path): no GGUF name for \(hf)") }
             let i = try f.info(name)
             guard i.shape == shape else { throw TailorError("\(f.path): tensor \(name) has shape \(i.shape), the metadata implies \(shape)") }
@@ -139,19 +161,13 @@ public enum GGUFModel {
         let dense: (String, [Int]) throws -> Tensor = { hf, shape in
             let i = try info(hf, shape)
             let t = try f.floats(i.name)
-            guard let o = order(hf, rows: shape[0]) else { return t }
+            guard let o = unpermutation(c, hf, rows: shape[0]) else { return t }
             let width = shape.count == 2 ? shape[1] : 1
             let out = Tensor(uninitialized: shape)
             for (r, src) in o.enumerated() { (out.pointer + r * width).update(from: t.pointer + Int(src) * width, count: width) }
             return out
         }
-        let quantized: (String, [Int]) throws -> (any LinearWeight)? = { hf, shape in
-            let i = try info(hf, shape)
-            guard mapDenseMatrices || ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
-            return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i),
-                                       owner: f, rowOrder: order(hf, rows: shape[0]))
-        }
-        return try LlamaModel(configuration: c, load: dense, loadLinear: quantized, loadTable: quantized)
+        return (c, dense, info)
     }
 
     /// The tokenizer from `tokenizer.ggml.*`, or nil when the file has none.

@@ -15,15 +15,14 @@ public struct ModelBundle {
 
     /// Loads a Hugging Face model folder or a `.gguf` file.
     ///
-    /// - Parameter quantize: quantize a folder's block projections at load time (QLoRA); a GGUF
-    ///   file keeps its own types and rejects this.
+    /// - Parameter quantize: quantize the block projections at load time (QLoRA, or bf16 for the
+    ///   AMX fast path); a GGUF file's projections are read as fp32 and quantized again.
     public static func load(_ path: String, quantize: BaseQuantization? = nil) throws -> ModelBundle {
         let folder = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
         if path.lowercased().hasSuffix(".gguf") {
-            guard quantize == nil else { throw TailorError("\(path): --quantize applies to Hugging Face folders; a GGUF file keeps its own tensor types") }
             let file = try GGUFFile(path: path)
-            let model = try GGUFModel.load(file)
+            let model = try quantize.map { try GGUFModel.load(file, quantizing: $0) } ?? GGUFModel.load(file)
             let tokenizer = try GGUFModel.tokenizer(file)
             var config = TokenizerConfig()  // the special tokens GGUF names by id
             config.bosToken = file.metadata["tokenizer.ggml.bos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }

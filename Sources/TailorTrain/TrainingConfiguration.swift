@@ -41,7 +41,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var adapter: String? = nil
     /// Train every weight instead of an adapter (small models only).
     public var full: Bool = false
-    /// Quantize a Hugging Face base's block projections at load (`q8_0`, `q4_0`, `q4_k`, `nf4`, `nf4-dq`; QLoRA), or nil.
+    /// Quantize the base's block projections at load (`q8_0`, `q4_0`, `q4_k`, `nf4`, `nf4-dq`: QLoRA; `bf16`: the AMX fast path), or nil. A folder or a GGUF.
     public var quantize: String? = nil
 
     // MARK: Optimisation

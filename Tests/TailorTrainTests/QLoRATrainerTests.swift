@@ -32,4 +32,14 @@ import TailorTrain
             }
         }
     }
+
+    /// `--quantize` reaches a GGUF model too (`ModelBundle.load`, as `train` and `score` call it), an
+    /// F16 file with its tokenizer here: every projection comes out frozen in the asked format.
+    @Test(arguments: [BaseQuantization.q8_0, .bf16])
+    func quantizeAppliesToAGGUFModel(_ q: BaseQuantization) throws {
+        let bundle = try ModelBundle.load(fixture("spm/llama-spm-f16.gguf").path, quantize: q)
+        #expect(bundle.tokenizer != nil)
+        #expect(bundle.model.blocks.allSatisfy { b in LinearKind.allCases.allSatisfy { b[$0].weight.parameter == nil } })
+        #expect(bundle.model.bf16Attention == (q == .bf16))
+    }
 }
