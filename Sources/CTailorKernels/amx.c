@@ -5,6 +5,7 @@
 #include <cpuid.h>
 #include <immintrin.h>
 #include "vec16.h"
+#include "amx_tiles.h"
 
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
@@ -138,12 +139,6 @@ void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint
     }
 }
 
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_config;
-
 static void store_tile_block(float tmp[4][256], float *c, int ldc, int m, int n, int i0, int j0, int accumulate) {
     for (int t = 0; t < 4; t++) {
         int ri = i0 + (t >> 1) * 16, cj = j0 + (t & 1) * 16;
@@ -160,11 +155,7 @@ static void store_tile_block(float tmp[4][256], float *c, int ldc, int m, int n,
 __attribute__((target("amx-tile,amx-bf16")))
 void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packed, int n, int packed_k, int kb0,
                      float *c, int ldc, int accumulate, int n0, int n1) {
-    tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
-    _tile_loadconfig(&cfg);
+    amx_configure_tiles();
     int kblocks = kpad / 32, mpad = pad32(m), stride = pad32(packed_k) / 32;
     float tmp[4][256] __attribute__((aligned(64)));
     if (n1 > pad32(n)) n1 = pad32(n);

@@ -1,19 +1,13 @@
 #include "CTailorKernels.h"
-#include <string.h>
 #include <immintrin.h>
 #include "vec16.h"
+#include "amx_tiles.h"
 
 // The bf16 attention backward's scores, 32 keys at a time: S = scale·Q·Kᵀ and dP = dO·Vᵀ for all
 // of a tile's rows go from the AMX tiles to two [rows, 32] fp32 blocks that stay in L1, and the
-// row pass turns them into bf16 P and dS at once, already packed for the dV and dK products. Written to [rows, seq] fp32 arrays, these two
-// products (inner dimension only the head size) ran at half the speed they reach into L1: their
-// stores, not their multiplies, were the limit.
-
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_config;
+// row pass turns them into bf16 P and dS at once, already packed for the dV and dK products.
+// Written to [rows, seq] fp32 arrays, these two products (inner dimension only the head size) ran
+// at half the speed they reach into L1: their stores, not their multiplies, were the limit.
 
 // Row r's P and dS over one block of 32 keys from j0, lanes outside its keys zero: out[0..1] the
 // two halves of P, out[2..3] of dS.
@@ -66,11 +60,7 @@ void tailor_attention_backward_scores_bf16(const uint16_t *qs16, const uint16_t 
                                            const int32_t *first_key, int q0, int tq, const float *lse, long lse_head,
                                            const float *drow, uint16_t *ds16, long ldo, uint16_t *p_pack, uint16_t *ds_pack,
                                            float *scratch) {
-    tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
-    _tile_loadconfig(&cfg);
+    amx_configure_tiles();
     int kblocks = kpad / 32, stride = ((packed_k + 31) & ~31) / 32, strips = (rows + 15) / 16;
     float *s = scratch, *dp = scratch + (long)(rows + 31) / 32 * 32 * 32;  // [pad32(rows), 32] each
     for (int j0 = key0; j0 < key1; j0 += 32) {
