@@ -69,6 +69,12 @@ struct StepResult: Codable {
         }
         // The same parser `tailor train --quantize` uses; "f32" keeps the dense weights.
         let base = quantize.lowercased() == "f32" ? nil : try BaseQuantization(parsing: quantize)
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        guard Double(s.weightBytes(base)) < 0.7 * memory else {
+            throw ValidationError("\(s.name) on a \(base?.rawValue ?? "f32") base needs about "
+                + String(format: "%.1f GiB of weights, more than 70 %% of this machine's %.1f GiB; use --quantize q4_0, q4_k or nf4",
+                         Double(s.weightBytes(base)) / 1073741824, memory / 1073741824))
+        }
         let peak = probe ? SgemmProbe.measure() : nil
         BufferPool.trim()  // the probe's buffers are not part of training
 

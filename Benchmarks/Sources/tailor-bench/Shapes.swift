@@ -11,7 +11,30 @@ struct BenchShape {
         BenchShape(name: "smollm-135m", hidden: 576, layers: 30, heads: 9, kvHeads: 3, intermediate: 1536, vocab: 49152, tied: true),
         BenchShape(name: "smollm-360m", hidden: 960, layers: 32, heads: 15, kvHeads: 5, intermediate: 2560, vocab: 49152, tied: true),
         BenchShape(name: "tinyllama-1.1b", hidden: 2048, layers: 22, heads: 32, kvHeads: 4, intermediate: 5632, vocab: 32000, tied: false),
+        // 27 GB in fp32: only with a block-quantized base (q4_0, q4_k, nf4, q8_0), as issue 7 names it.
+        BenchShape(name: "llama-2-7b", hidden: 4096, layers: 32, heads: 32, kvHeads: 32, intermediate: 11008, vocab: 32000, tied: false),
     ]
+
+    /// Parameters: the seven projections per layer, the embedding and an untied head.
+    var parameterCount: Int {
+        let hd = hidden / heads
+        let perLayer = hidden * heads * hd * 2 + hidden * kvHeads * hd * 2 + 3 * hidden * intermediate
+        return layers * perLayer + vocab * hidden * (tied ? 1 : 2)
+    }
+
+    /// Bytes the weights take on a base of this format: fp32 and bf16 (packed for both product
+    /// directions) cost 4 bytes a parameter; block formats about their bits per weight, plus the
+    /// fp32 embedding and head.
+    func weightBytes(_ base: BaseQuantization?) -> Int {
+        let tables = vocab * hidden * (tied ? 1 : 2)
+        let bitsPerWeight: Double
+        switch base {
+        case nil, .bf16?: return 4 * parameterCount
+        case .q8_0?: bitsPerWeight = 8.5
+        default: bitsPerWeight = 4.5
+        }
+        return Int(Double(parameterCount - tables) * bitsPerWeight / 8) + 4 * tables
+    }
 
     var configJSON: String {
         """
