@@ -2,30 +2,69 @@
 #include <immintrin.h>
 #include "vec16.h"
 
-// Transposing copies of the bf16 attention backward, by gathers: the sources are small ([rows, 64]
-// per tile) or their lines are reused by the next 15 gathers, so they stay in L1. In Swift these
-// were scalar loops, about 15 % of that backward's time outside the products.
+// The bf16 attention's operand copies: the query heads that share a kv head stacked into one
+// block and rounded to bf16, as rows or transposed (by gathers: the sources are a tile's few rows,
+// which stay in L1), and the transposed dK/dV blocks added back. In Swift these were scalar loops,
+// fp32 copies and separate rounding passes.
 
 __attribute__((target("avx512f")))
 static inline __m512i strided(int stride) {
     return _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(stride));
 }
 
+// Offsets in the source of stacked rows s0 ..< s0 + 16: row s is row s mod rows of head s / rows.
+__attribute__((target("avx512f")))
+static inline __m512i stacked_offsets(int s0, int rows, long ld, int d) {
+    int32_t o[16] __attribute__((aligned(64)));
+    for (int t = 0; t < 16; t++) { int s = s0 + t; o[t] = (int32_t)((s % rows) * ld + (s / rows) * d); }
+    return _mm512_load_si512(o);
+}
+
 __attribute__((target("avx512f,avx512bf16,avx512vl")))
-void tailor_bf16_round_transposed(const float *a, int rows, int cols, int lda, uint16_t *out, int ldo) {
-    __m512i down = strided(lda);
-    int cpad = (cols + 31) & ~31;
-    for (int c = 0; c < cpad; c++) {
-        uint16_t *dst = out + (long)c * ldo;
-        for (int r = 0; r < ldo; r += 32) {
-            __m512 lo = _mm512_setzero_ps(), hi = lo;
-            if (c < cols) {
-                __mmask16 k0 = tail_mask(rows - r), k1 = tail_mask(rows - r - 16);
-                if (k0) lo = _mm512_mask_i32gather_ps(lo, k0, down, a + (long)r * lda + c, 4);
-                if (k1) hi = _mm512_mask_i32gather_ps(hi, k1, down, a + (long)(r + 16) * lda + c, 4);
-            }
-            _mm512_storeu_si512((void *)(dst + r), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+void tailor_bf16_stack_heads(const float *src, long ld, int rows, int heads, int d, float scale, uint16_t *out, int kpad) {
+    int m = rows * heads, mpad = (m + 31) & ~31;
+    __m512 sc = _mm512_set1_ps(scale);
+    for (int s = 0; s < mpad; s++) {
+        uint16_t *dst = out + (long)s * kpad;
+        if (s >= m) { zero_blocks(dst, 0, kpad); continue; }
+        const float *row = src + (long)(s % rows) * ld + (long)(s / rows) * d;
+        for (int c = 0; c < kpad; c += 32) {
+            __mmask16 k0 = tail_mask(d - c), k1 = tail_mask(d - c - 16);
+            __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(k0, row + c), sc), hi = _mm512_mul_ps(_mm512_maskz_loadu_ps(k1, row + c + 16), sc);
+            _mm512_storeu_si512((void *)(dst + c), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
         }
+    }
+}
+
+__attribute__((target("avx512f,avx512bf16,avx512vl")))
+void tailor_bf16_stack_heads_transposed(const float *src, long ld, int rows, int heads, int d, float scale, uint16_t *out,
+                                        int ldo) {
+    int m = rows * heads, dpad = (d + 31) & ~31;
+    __m512 sc = _mm512_set1_ps(scale);
+    for (int s0 = 0; s0 < ldo; s0 += 32) {
+        __m512i lo_at = stacked_offsets(s0, rows, ld, d), hi_at = stacked_offsets(s0 + 16, rows, ld, d);
+        __mmask16 k0 = tail_mask(m - s0), k1 = tail_mask(m - s0 - 16);
+        for (int c = 0; c < dpad; c++) {
+            __m512 lo = _mm512_setzero_ps(), hi = lo;
+            if (c < d) {
+                if (k0) lo = _mm512_mul_ps(_mm512_mask_i32gather_ps(lo, k0, lo_at, src + c, 4), sc);
+                if (k1) hi = _mm512_mul_ps(_mm512_mask_i32gather_ps(hi, k1, hi_at, src + c, 4), sc);
+            }
+            _mm512_storeu_si512((void *)(out + (long)c * ldo + s0), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+void tailor_stacked_row_dots(const float *a, const float *b, long ld, int rows, int heads, int d, float *out) {
+    for (int s = 0; s < rows * heads; s++) {
+        long at = (long)(s % rows) * ld + (long)(s / rows) * d;
+        __m512 acc = _mm512_setzero_ps();
+        for (int j = 0; j < d; j += 16) {
+            __mmask16 k = tail_mask(d - j);
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + at + j), _mm512_maskz_loadu_ps(k, b + at + j), acc);
+        }
+        out[s] = _mm512_reduce_add_ps(acc);
     }
 }
 

@@ -104,7 +104,7 @@ import CTailorKernels
                 (0..<kpad).map { j in j < cols ? UInt16(BF16MatMul.roundedToBF16(t[i * cols + j]).bitPattern >> 16) : 0 }
             }
         }
-        try firstKey.withUnsafeBufferPointer { fk in
+        firstKey.withUnsafeBufferPointer { fk in
             let f = fk.baseAddress!
             // Forward: P = e^(s − max) rounded, 1 / Σ e^(s − max); lse as the fp32 pass's.
             let plain = scores.copy(), lsePlain = Tensor(zeros: [rows])

@@ -33,10 +33,19 @@ void tailor_bf16_unpack(const uint16_t *packed, int k, int r0, int r1, int c0, i
 /// padding columns k..<kpad. Rows m..<mpad of out must be zeroed by the caller once.
 void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint16_t *out, int kpad);
 
-/// out[c·ldo + r] = bf16(a[r·lda + c]) for r < rows, c < cols: A[rows, cols] transposed and
-/// rounded, as the left operand of tailor_amx_gemm, with zeros for rows ≤ r < ldo (ldo a multiple
-/// of 32, at least rows) and in the rows cols ≤ c < cols rounded up to 32. AVX512_BF16 only.
-void tailor_bf16_round_transposed(const float *a, int rows, int cols, int lda, uint16_t *out, int ldo);
+/// Stacks `heads` adjacent heads of `rows` rows (row i of head r at src + i·ld + r·d, d floats)
+/// into bf16 rows times scale: stacked row s = r·rows + i at out + s·kpad, columns d ..< kpad and
+/// rows heads·rows ..< that rounded up to 32 zero (the left operand of tailor_amx_gemm; kpad a
+/// multiple of 32). AVX512_BF16 only.
+void tailor_bf16_stack_heads(const float *src, long ld, int rows, int heads, int d, float scale, uint16_t *out, int kpad);
+
+/// The same stacked rows transposed: out[c·ldo + s] for c < d rounded up to 32 (rows past d zero)
+/// and s < ldo (a multiple of 32, at least heads·rows; zeros past heads·rows). AVX512_BF16 only.
+void tailor_bf16_stack_heads_transposed(const float *src, long ld, int rows, int heads, int d, float scale, uint16_t *out,
+                                        int ldo);
+
+/// out[r·rows + i] = Σ_j a[i·ld + r·d + j]·b[i·ld + r·d + j] over the stacked rows (AVX-512F).
+void tailor_stacked_row_dots(const float *a, const float *b, long ld, int rows, int heads, int d, float *out);
 
 /// grad[(key − k0)·ldg + j] += part[j·ldp + key] for k0 ≤ key < k1, j < d: adds the key columns of
 /// a [d, ldp] block into d-wide rows (AVX-512F).

@@ -33,10 +33,9 @@ extension Attention {
         precondition(firstKey.count == s.rows, "attention: firstKey has \(firstKey.count) rows, want \(s.rows)")
         let tile = bf16Tile, rep = s.heads / s.kvHeads, d = s.headDim
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
-        forEachRun(s, tile: tile, firstKey: firstKey, floats: [mMax * s.seq, mMax * d, mMax * d, mMax],
+        forEachRun(s, tile: tile, firstKey: firstKey, floats: [mMax * s.seq, mMax * d, mMax],
                    halves: [sp * dp, dp * sp, mp * dp, mp * sp]) { run, scratch in
-            let scores = scratch.floats[0], qs = scratch.floats[1], os = scratch.floats[2]  // [m, nk], [m, D], [m, D]
-            let invSum = scratch.floats[3]                                                   // [m]
+            let scores = scratch.floats[0], os = scratch.floats[1], invSum = scratch.floats[2]  // [m, nk], [m, D], [m]
             let kPack = scratch.halves[0], vtPack = scratch.halves[1]  // K [seq, D], Vᵀ [D, seq] in tiles
             let qs16 = scratch.halves[2], p16 = scratch.halves[3]      // [mp, dp], [mp, pad32(nk)]
             let b = run.b, kvh = run.kvh, kv = (b * s.seq) * s.kvWidth + kvh * d
@@ -47,8 +46,7 @@ extension Attention {
                 // zeroes the columns before each row's first key.
                 let tq = q1 - q0, m = rep * tq, kBase = kLo / 32 * 32, nk = q1 - kBase, h0 = kvh * rep
                 let qOff = (b * s.seq + q0) * s.queryWidth + h0 * d
-                stack(q + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: qs, scale: scale(s))
-                roundRows(qs, rows: m, cols: d, ld: d, into: qs16)
+                tailor_bf16_stack_heads(q + qOff, s.queryWidth, Int32(tq), Int32(rep), Int32(d), scale(s), qs16, Int32(dp))
                 // scores[m, nk] = bf16(scale·Qs) bf16(K)ᵀ over keys kBase..<q1
                 tailor_amx_gemm(qs16, Int32(m), Int32(dp), kPack, Int32(q1), Int32(d), 0, scores - kBase, Int32(nk), 0,
                                 Int32(kBase), Int32(pad32(q1)))
@@ -83,12 +81,12 @@ extension Attention {
         if dq == nil && dk == nil && dv == nil { return }
         let tile = bf16Tile, rep = s.heads / s.kvHeads, d = s.headDim
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
-        let floats = [2 * mp * 32, mMax, mMax * d, mMax * d, mMax * d, d * s.seq, d * s.seq]
+        let floats = [2 * mp * 32, mMax, mMax * d, d * s.seq, d * s.seq]
         let halves = [sp * dp, sp * dp, dp * sp, mp * dp, mp * dp, mp * sp, sp * mp, sp * mp, dp * mp]
         forEachRun(s, tile: tile, firstKey: firstKey, floats: floats, halves: halves) { run, scratch in
             let blocks = scratch.floats[0], rowDots = scratch.floats[1]                         // 2 × [pad32(m), 32], [m]
-            let qs = scratch.floats[2], dos = scratch.floats[3], t = scratch.floats[4]          // [m, D]; t: dQs
-            let dKt = scratch.floats[5], dVt = scratch.floats[6]                                // [D, seq]
+            let t = scratch.floats[2]                                                           // dQs [m, D]
+            let dKt = scratch.floats[3], dVt = scratch.floats[4]                                // [D, seq]
             let kPack = scratch.halves[0], vPack = scratch.halves[1]                            // K, V [seq, D] in tiles
             let ktPack = scratch.halves[2]                                                      // Kᵀ [D, seq] in tiles
             let qs16 = scratch.halves[3], dos16 = scratch.halves[4]                             // [mp, dp]
@@ -103,14 +101,10 @@ extension Attention {
             for (q0, q1, kLo) in run.tiles {
                 let tq = q1 - q0, m = rep * tq, kBase = kLo / 32 * 32, nk = q1 - kBase, h0 = kvh * rep
                 let qOff = (b * s.seq + q0) * s.queryWidth + h0 * d
-                stack(q + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: qs, scale: scale(s))
-                stack(dOut + qOff, ld: s.queryWidth, rows: tq, heads: rep, headDim: d, into: dos)
-                roundRows(qs, rows: m, cols: d, ld: d, into: qs16)
-                roundRows(dos, rows: m, cols: d, ld: d, into: dos16)
+                tailor_bf16_stack_heads(q + qOff, s.queryWidth, Int32(tq), Int32(rep), Int32(d), scale(s), qs16, Int32(dp))
+                tailor_bf16_stack_heads(dOut + qOff, s.queryWidth, Int32(tq), Int32(rep), Int32(d), 1, dos16, Int32(dp))
+                tailor_stacked_row_dots(dOut + qOff, out + qOff, s.queryWidth, Int32(tq), Int32(rep), Int32(d), rowDots)  // rowsum(dO ⊙ O)
                 // bf16 P and dS, packed as B[nk, m], and dS as rows [m, kp]; S and dP made and used 32 keys at a time
-                for r in 0..<rep {
-                    for i in 0..<tq { rowDots[r * tq + i] = BLAS.dot(d, dOut + qOff + i * s.queryWidth + r * d, out + qOff + i * s.queryWidth + r * d) }
-                }
                 let kp = pad32(nk)
                 tailor_attention_backward_scores_bf16(qs16, dos16, Int32(m), Int32(dp), kPack, vPack, Int32(d), Int32(kBase), Int32(q1),
                                                       firstKey.baseAddress! + b * s.seq + q0, Int32(q0), Int32(tq),
@@ -123,14 +117,15 @@ extension Attention {
                                     Int32(d), 0, 0, Int32(dp))
                     unstack(t, rows: tq, heads: rep, headDim: d, into: dq + qOff, ld: s.queryWidth, accumulate: true, scale: scale(s))
                 }
-                // acc[D, keys] += bf16(rows)ᵀ scores: dKt with (scale·Qs, dS), dVt with (dOs, P)
-                func accumulate(_ rows: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<UInt16>, into acc: UnsafeMutablePointer<Float>) {
-                    tailor_bf16_round_transposed(rows, Int32(m), Int32(d), Int32(d), t16, Int32(pad32(m)))
+                // acc[D, keys] += bf16(c·rows)ᵀ scores: dKt with (scale·Qs, dS), dVt with (dOs, P)
+                func accumulate(_ rows: UnsafePointer<Float>, _ c: Float, _ scores: UnsafeMutablePointer<UInt16>,
+                                into acc: UnsafeMutablePointer<Float>) {
+                    tailor_bf16_stack_heads_transposed(rows + qOff, s.queryWidth, Int32(tq), Int32(rep), Int32(d), c, t16, Int32(pad32(m)))
                     tailor_amx_gemm(t16, Int32(d), Int32(pad32(m)), scores, Int32(nk), Int32(m), 0, acc + kBase, Int32(s.seq), 1,
                                     0, Int32(pad32(nk)))
                 }
-                if dk != nil { accumulate(qs, dsPack, into: dKt) }
-                if dv != nil { accumulate(dos, pPack, into: dVt) }
+                if dk != nil { accumulate(q, scale(s), dsPack, into: dKt) }
+                if dv != nil { accumulate(dOut, 1, pPack, into: dVt) }
             }
             run.add(dKt, into: dk, shape: s, transposed: true)
             run.add(dVt, into: dv, shape: s, transposed: true)
@@ -138,12 +133,4 @@ extension Attention {
     }
 
     private static func pad32(_ x: Int) -> Int { (x + 31) / 32 * 32 }
-
-    /// Rounds `a[rows, cols]` (row stride `ld`) to bf16 into `out[pad32(rows), pad32(cols)]`, the
-    /// padding zeroed — the left operand layout of `tailor_amx_gemm`.
-    private static func roundRows(_ a: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int, into out: UnsafeMutablePointer<UInt16>) {
-        let kpad = pad32(cols)
-        tailor_bf16_round_rows(a, 0, Int32(rows), Int32(cols), Int32(ld), out, Int32(kpad))
-        (out + rows * kpad).update(repeating: 0, count: (pad32(rows) - rows) * kpad)
-    }
 }
