@@ -64,13 +64,16 @@ struct Compare: ParsableCommand {
             oneThread = try tailor("none", batch: batch, seq: seq, threads: 1)
             report(oneThread!, nil)
         }
-        var long: StepResult?, longBF16: StepResult?
+        // Each long row right after its short row again, so the ratio compares two runs a minute apart
+        // rather than minutes apart (this host's load drifts by more than the margin).
+        var longPairs: [(name: String, short: StepResult, long: StepResult)] = []
         if !skipLong {
-            long = try tailor("none", batch: longBatch, seq: longSeq, threads: threads)
-            report(long!, nil)
-            if !bf16.isEmpty {
-                longBF16 = try tailor("none", batch: longBatch, seq: longSeq, threads: threads, quantize: "bf16")
-                report(longBF16!, nil)
+            for q in bf16.isEmpty ? ["f32"] : ["f32", "bf16"] {
+                let short = try tailor("none", batch: batch, seq: seq, threads: threads, quantize: q)
+                report(short, nil)
+                let long = try tailor("none", batch: longBatch, seq: longSeq, threads: threads, quantize: q)
+                report(long, nil)
+                longPairs.append((q, short, long))
             }
         }
 
@@ -102,11 +105,10 @@ struct Compare: ParsableCommand {
             print(String(format: "\nthreads: %d threads %.1f tokens/s vs 1 thread %.1f tokens/s = %.2f× (target ≥ 1.7×)",
                          threads, base.bestTokensPerSecond, oneThread.bestTokensPerSecond, base.bestTokensPerSecond / oneThread.bestTokensPerSecond))
         }
-        for (name, long, short) in [("f32", long, base), ("bf16", longBF16, bf16.first?.1)] {
-            guard let long, let short else { continue }
-            print(String(format: "seq %d (batch %d), %@: %.1f tokens/s, peak RSS %.2f GiB; cost per token %.2f× seq %d's (target ≤ 1.3×)",
+        for (name, short, long) in longPairs {
+            print(String(format: "seq %d (batch %d), %@: %.1f tokens/s, peak RSS %.2f GiB; cost per token %.2f× seq %d's (%.1f tokens/s, run just before; target ≤ 1.3×)",
                          long.seq, long.batch, name, long.bestTokensPerSecond, long.peakRSSGiB,
-                         short.bestTokensPerSecond / long.bestTokensPerSecond, seq))
+                         short.bestTokensPerSecond / long.bestTokensPerSecond, seq, short.bestTokensPerSecond))
         }
     }
 
