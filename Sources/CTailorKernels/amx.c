@@ -60,8 +60,7 @@ static inline size_t packed_index(int k, int r, int c) {
 __attribute__((target("avx512f,avx512bf16,avx512bw")))
 static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
     int kblocks = pad32(k) / 32, nblocks = pad32(n) / 16;
-    const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                            _mm512_set1_epi32(16));
+    const __m512i down = lane_offsets(16);
     for (int nb = 0; nb < nblocks; nb++) {
         int n0 = nb * 16, width = n - n0;
         for (int kb = 0; kb < kblocks; kb++) {

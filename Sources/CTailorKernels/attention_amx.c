@@ -31,7 +31,7 @@ static inline void row_block(const float *s, const float *dp, int r, int tq, int
 
 // The row pass over one 32-key block, two rows at a time: a pair's P and dS halves interleave into
 // one 64-byte row of the B tiles (k pairs, VNNI) that dV and dK multiply by, so they are written
-// packed directly; dS also as rows, for dQ.
+// packed directly; dS also as rows, for dQ (padding rows included).
 __attribute__((target("avx512f,avx512bw,avx512bf16,avx512vl")))
 static void row_pass(const float *s, const float *dp, int rows, int tq, int j0, int key0, const int32_t *first_key, int q0,
                      const float *lse, long lse_head, const float *drow, uint16_t *ds16, long ldo, uint16_t *p_pack,
@@ -48,9 +48,9 @@ static void row_pass(const float *s, const float *dp, int rows, int tq, int j0, 
             _mm512_storeu_si512((void *)(p_pack + tile), interleave_halves((__m512i)_mm512_cvtne2ps_pbh(b[h], a[h])));
             _mm512_storeu_si512((void *)(ds_pack + tile), interleave_halves((__m512i)_mm512_cvtne2ps_pbh(b[2 + h], a[2 + h])));
         }
-        uint16_t *row = ds16 + (long)r * ldo + (j0 - key0);
-        if (r < rows) _mm512_storeu_si512((void *)row, (__m512i)_mm512_cvtne2ps_pbh(a[3], a[2]));
-        if (r + 1 < rows) _mm512_storeu_si512((void *)(row + ldo), (__m512i)_mm512_cvtne2ps_pbh(b[3], b[2]));
+        uint16_t *row = ds16 + (long)r * ldo + (j0 - key0);  // rows past `rows` too: zeros, for dQ's padded A
+        _mm512_storeu_si512((void *)row, (__m512i)_mm512_cvtne2ps_pbh(a[3], a[2]));
+        _mm512_storeu_si512((void *)(row + ldo), (__m512i)_mm512_cvtne2ps_pbh(b[3], b[2]));
     }
 }
 

@@ -24,17 +24,6 @@ static inline float exp_row(float *x, int n, float *max) {
     return tailor_softmax_exp(x, x, n, *max);
 }
 
-// Σ a[j]·b[j] over n elements.
-__attribute__((target("avx512f")))
-static inline float dot_row(const float *a, const float *b, int n) {
-    __m512 acc = _mm512_setzero_ps();
-    for (int j = 0; j < n; j += 16) {
-        __mmask16 k = tail_mask(n - j);
-        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + j), _mm512_maskz_loadu_ps(k, b + j), acc);
-    }
-    return _mm512_reduce_add_ps(acc);
-}
-
 __attribute__((target("avx512f")))
 void tailor_attention_softmax_rows(float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
                                    int q0, float *lse) {
@@ -74,12 +63,15 @@ void tailor_attention_softmax_backward_rows(float *p, float *ds, int rows, int c
     }
 }
 
+// y = e^(x − shift) over n elements, returning Σ y: by exp16, or by exp16_softmax when `softmax`
+// (a constant at each call, so each caller gets its own loop).
 __attribute__((target("avx512f")))
-float tailor_exp_shifted(const float *x, float *y, long n, float shift) {
+static inline float exp_sum(const float *x, float *y, long n, float shift, int softmax) {
     __m512 s = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
     for (long j = 0; j < n; j += 16) {
         __mmask16 k = tail_mask(n - j);
-        __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), sh)));
+        __m512 v = _mm512_maskz_loadu_ps(k, x + j);
+        __m512 e = _mm512_maskz_mov_ps(k, softmax ? exp16_softmax(v, sh) : exp16(_mm512_sub_ps(v, sh)));
         _mm512_mask_storeu_ps(y + j, k, e);
         s = _mm512_add_ps(s, e);
     }
@@ -87,16 +79,10 @@ float tailor_exp_shifted(const float *x, float *y, long n, float shift) {
 }
 
 __attribute__((target("avx512f")))
-float tailor_softmax_exp(const float *x, float *y, long n, float shift) {
-    __m512 s = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
-    for (long j = 0; j < n; j += 16) {
-        __mmask16 k = tail_mask(n - j);
-        __m512 e = _mm512_maskz_mov_ps(k, exp16_softmax(_mm512_maskz_loadu_ps(k, x + j), sh));
-        _mm512_mask_storeu_ps(y + j, k, e);
-        s = _mm512_add_ps(s, e);
-    }
-    return _mm512_reduce_add_ps(s);
-}
+float tailor_exp_shifted(const float *x, float *y, long n, float shift) { return exp_sum(x, y, n, shift, 0); }
+
+__attribute__((target("avx512f")))
+float tailor_softmax_exp(const float *x, float *y, long n, float shift) { return exp_sum(x, y, n, shift, 1); }
 
 __attribute__((target("avx512f")))
 void tailor_exp_scaled(const float *x, float *y, long n, float shift, float scale) {

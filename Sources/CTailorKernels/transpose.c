@@ -7,16 +7,14 @@
 // which stay in L1), and the transposed dK/dV blocks added back. In Swift these were scalar loops,
 // fp32 copies and separate rounding passes.
 
-__attribute__((target("avx512f")))
-static inline __m512i strided(int stride) {
-    return _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(stride));
-}
+// Where stacked row s starts in the source: row s mod rows of head s / rows.
+static inline long stacked_row(int s, int rows, long ld, int d) { return (long)(s % rows) * ld + (long)(s / rows) * d; }
 
-// Offsets in the source of stacked rows s0 ..< s0 + 16: row s is row s mod rows of head s / rows.
+// The offsets of stacked rows s0 ..< s0 + 16, for a gather.
 __attribute__((target("avx512f")))
 static inline __m512i stacked_offsets(int s0, int rows, long ld, int d) {
     int32_t o[16] __attribute__((aligned(64)));
-    for (int t = 0; t < 16; t++) { int s = s0 + t; o[t] = (int32_t)((s % rows) * ld + (s / rows) * d); }
+    for (int t = 0; t < 16; t++) o[t] = (int32_t)stacked_row(s0 + t, rows, ld, d);
     return _mm512_load_si512(o);
 }
 
@@ -27,7 +25,7 @@ void tailor_bf16_stack_heads(const float *src, long ld, int rows, int heads, int
     for (int s = 0; s < mpad; s++) {
         uint16_t *dst = out + (long)s * kpad;
         if (s >= m) { zero_blocks(dst, 0, kpad); continue; }
-        const float *row = src + (long)(s % rows) * ld + (long)(s / rows) * d;
+        const float *row = src + stacked_row(s, rows, ld, d);
         for (int c = 0; c < kpad; c += 32) {
             __mmask16 k0 = tail_mask(d - c), k1 = tail_mask(d - c - 16);
             __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(k0, row + c), sc), hi = _mm512_mul_ps(_mm512_maskz_loadu_ps(k1, row + c + 16), sc);
@@ -58,19 +56,14 @@ void tailor_bf16_stack_heads_transposed(const float *src, long ld, int rows, int
 __attribute__((target("avx512f")))
 void tailor_stacked_row_dots(const float *a, const float *b, long ld, int rows, int heads, int d, float *out) {
     for (int s = 0; s < rows * heads; s++) {
-        long at = (long)(s % rows) * ld + (long)(s / rows) * d;
-        __m512 acc = _mm512_setzero_ps();
-        for (int j = 0; j < d; j += 16) {
-            __mmask16 k = tail_mask(d - j);
-            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + at + j), _mm512_maskz_loadu_ps(k, b + at + j), acc);
-        }
-        out[s] = _mm512_reduce_add_ps(acc);
+        long at = stacked_row(s, rows, ld, d);
+        out[s] = dot_row(a + at, b + at, d);
     }
 }
 
 __attribute__((target("avx512f")))
 void tailor_add_transposed(const float *part, int ldp, int d, int k0, int k1, float *grad, long ldg) {
-    __m512i down = strided(ldp);
+    __m512i down = lane_offsets(ldp);
     for (int key = k0; key < k1; key++) {
         float *row = grad + (long)(key - k0) * ldg;
         for (int j = 0; j < d; j += 16) {

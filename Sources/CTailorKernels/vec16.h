@@ -8,6 +8,23 @@
 // Lanes 0..<min(n, 16) set (none when n <= 0): the mask for the last, partial vector of a loop.
 static inline __mmask16 tail_mask(long n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
+// Lane t holds t·stride: the offsets of a 16-lane gather or scatter with a fixed stride.
+__attribute__((target("avx512f")))
+static inline __m512i lane_offsets(int stride) {
+    return _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(stride));
+}
+
+// Σ a[j]·b[j] over n elements.
+__attribute__((target("avx512f")))
+static inline float dot_row(const float *a, const float *b, int n) {
+    __m512 acc = _mm512_setzero_ps();
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 k = tail_mask(n - j);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + j), _mm512_maskz_loadu_ps(k, b + j), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
 // Lanes of the 16 columns from j whose index lies in lo...hi.
 __attribute__((target("avx512f")))
 static inline __mmask16 in_range(int j, int lo, int hi) {

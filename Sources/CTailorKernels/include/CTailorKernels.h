@@ -91,7 +91,8 @@ void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols,
 /// rows each): for keys key0 ..< key1 (key0 a multiple of 32), S = qs16·Kᵀ and dP = dos16·Vᵀ on AMX
 /// (qs16, dos16: [pad32(rows), kpad] bf16; K and V packed by tailor_bf16_pack(seq, packed_k)), then
 /// P = e^(S − lse) and dS = P ⊙ (dP − drow) in bf16, zeros outside each row's keys. dS goes to
-/// ds16 as rows (row r at r·ldo, key j at column j − key0, up to key1 rounded up to 32); P and dS
+/// ds16 as rows (row r at r·ldo, key j at column j − key0, up to key1 rounded up to 32; rows up to
+/// pad32(rows), zero past rows, so ds16 is ready as tailor_amx_gemm's left operand); P and dS
 /// also go to p_pack and ds_pack in the layout tailor_bf16_pack(transposed) gives B[keys, rows]
 /// (n = key1 − key0, k = rows, zero rows up to pad32(rows)): the right operands of dV += Pᵀ·dO and
 /// dK += dSᵀ·Q. Row r is row i = r mod tq of head r / tq: it sees keys first_key[i] ... q0 + i, its

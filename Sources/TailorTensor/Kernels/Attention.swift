@@ -148,15 +148,11 @@ public enum Attention {
     }
 
     /// Copies `heads` adjacent heads of `rows` rows (row i, head r at `src + i·ld + r·D`) into
-    /// `dst[heads·rows, D]`, head-major: head r's rows start at `r·rows·D`; multiplied by `scale`
-    /// when it is not 1.
+    /// `dst[heads·rows, D]`, head-major: head r's rows start at `r·rows·D`.
     static func stack(_ src: UnsafePointer<Float>, ld: Int, rows: Int, heads: Int, headDim d: Int,
-                      into dst: UnsafeMutablePointer<Float>, scale: Float = 1) {
+                      into dst: UnsafeMutablePointer<Float>) {
         for r in 0..<heads {
-            for i in 0..<rows {
-                let from = src + i * ld + r * d, to = dst + (r * rows + i) * d
-                if scale == 1 { to.update(from: from, count: d) } else { for j in 0..<d { to[j] = from[j] * scale } }
-            }
+            for i in 0..<rows { (dst + (r * rows + i) * d).update(from: src + i * ld + r * d, count: d) }
         }
     }
 

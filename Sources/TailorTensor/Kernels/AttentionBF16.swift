@@ -112,7 +112,6 @@ extension Attention {
                                                       blocks)
                 if let dq {
                     // t[m, D] = bf16(dS) bf16(K); dq += scale · t
-                    (ds16 + m * kp).update(repeating: 0, count: (pad32(m) - m) * kp)
                     tailor_amx_gemm(ds16, Int32(m), Int32(kp), ktPack, Int32(d), Int32(s.seq), Int32(kBase / 32), t,
                                     Int32(d), 0, 0, Int32(dp))
                     unstack(t, rows: tq, heads: rep, headDim: d, into: dq + qOff, ld: s.queryWidth, accumulate: true, scale: scale(s))
