@@ -26,8 +26,10 @@ public struct ResourceEstimate: Sendable {
             let perLayer = Double(c.rank) * (2 * (h + q) + 2 * (h + kv) + 3 * (h + f))
             trainable = perLayer * layers * 16
         }
-        // Floats kept per token by one block: norms, projections, RoPE outputs, attention, MLP.
-        let perBlock = 6 * h + 3 * q + 4 * kv + 3 * f
+        // Floats kept per token by one block: its input and the attention residual (for the norms),
+        // the rotated q and k, v, attention's output, gate and up. The normed inputs and the SwiGLU
+        // output are rebuilt in the backward; LoRA's rank-sized products and row statistics are noise.
+        let perBlock = 2 * h + 2 * q + 2 * kv + 2 * f
         let activations: Double
         if c.checkpointing == "none" {
             activations = layers * perBlock * tokens * 4

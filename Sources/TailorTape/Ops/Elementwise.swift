@@ -6,11 +6,14 @@ extension Tape {
         precondition(gate.shape == up.shape, "swiglu: gate \(gate.shape) vs up \(up.shape)")
         let h = Tensor(uninitialized: gate.shape)
         SwiGLU.forward(gate: gate.value.pointer, up: up.value.pointer, h: h.pointer, count: h.count)
-        let (g, u) = (gate.value, up.value)
+        // The backward keeps gate and up, never h: a captured h would hold a [rows, ffn] buffer per
+        // block until the backward (a sixth of the activations without checkpointing).
+        let (g, u, count) = (gate.value, up.value, h.count)
+        let (gateSlot, upSlot) = (gate.slot, up.slot)
         return record(h, needsGradient: needsGradient(gate, up)) { dh, tape in
             SwiGLU.backward(dh: dh.pointer, gate: g.pointer, up: u.pointer,
-                            dGate: tape.gradientBuffer(of: gate)?.pointer, dUp: tape.gradientBuffer(of: up)?.pointer,
-                            count: h.count)
+                            dGate: tape.gradientBuffer(of: gateSlot)?.pointer, dUp: tape.gradientBuffer(of: upSlot)?.pointer,
+                            count: count)
         }
     }
 

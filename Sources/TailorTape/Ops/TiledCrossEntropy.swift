@@ -22,8 +22,9 @@ extension Tape {
         }
         let value = Tensor(shape: [1], values: [Float(result.lossSum / Double(norm))])
         let dHidden = result.inputGradient
+        let hiddenSlot = hidden.slot  // the backward does not need hidden's value
         let loss = record(value, needsGradient: needs) { g, tape in
-            if let dHidden, let dx = tape.gradientBuffer(of: hidden) {
+            if let dHidden, let dx = tape.gradientBuffer(of: hiddenSlot) {
                 Elementwise.accumulate(dHidden.pointer, into: dx.pointer, count: dx.count, scale: g[0])
             }
         }
