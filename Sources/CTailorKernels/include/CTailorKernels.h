@@ -61,6 +61,20 @@ void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packe
 /// 1 when the CPU and OS support AVX-512F (the elementwise kernels below need it).
 int tailor_avx512_available(void);
 
+/// Products with one small dimension r (a LoRA rank), reading the big operand once (AVX-512F).
+/// t[i·ldt + j] = alpha·Σ_c x[i·ldx + c]·a[j·k + c] for i < rows, j < r (x·aᵀ, a [r, k]).
+void tailor_skinny_dots(const float *x, long ldx, int rows, int k, const float *a, int r, float alpha, float *t, int ldt);
+
+/// y[i·ldy + c] = (y[i·ldy + c] when accumulate, else 0) + alpha·Σ_j t[i·ldt + j]·b[j·n + c] for
+/// i < rows, c < n (t·b, b [r, n]).
+void tailor_skinny_rank_update(const float *t, int ldt, int rows, int r, const float *b, int n, float alpha, float *y,
+                               long ldy, int accumulate);
+
+/// out[j·ldo + c] = (out[j·ldo + c] when accumulate, else 0) + alpha·Σ_i t[i·ldt + j]·x[i·ldx + c]
+/// for j < r and columns c_lo ≤ c < c_hi (tᵀ·x).
+void tailor_skinny_outer(const float *t, int ldt, int rows, int r, const float *x, long ldx, int c_lo, int c_hi, float alpha,
+                         float *out, int ldo, int accumulate);
+
 /// h = silu(gate)·up over n elements (AVX-512F; call only when tailor_avx512_available()).
 void tailor_swiglu_forward(const float *gate, const float *up, float *h, long n);
 

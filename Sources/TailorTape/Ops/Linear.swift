@@ -51,10 +51,11 @@ extension Tape {
             let r = lora.rank
             let xd = (dropP != nil && seed != nil) ? Self.dropped(x.value, p: dropP!, seed: seed!) : x.value  // [rows, in]
             let tt = Tensor(uninitialized: [rows, r])
-            MatMul.forward(xd.pointer, lora.a.value.pointer, tt.pointer, m: rows, n: r, k: inDim, transA: false, transB: true)
+            SkinnyMatMul.dots(xd.pointer, ldx: inDim, rows: rows, k: inDim, lora.a.value.pointer, r: r, into: tt.pointer, ldt: r)
             if !valueUnused {
-                BLAS.gemm(transB: true, m: rows, n: outDim, k: r, alpha: lora.scale, a: tt.pointer, lda: r,
-                          b: lora.b.value.pointer, ldb: r, beta: 1, c: y.pointer, ldc: outDim)
+                let bT = Self.transposed(lora.b.value)  // [r, out]
+                SkinnyMatMul.rankUpdate(tt.pointer, ldt: r, rows: rows, r: r, bT.pointer, n: outDim, alpha: lora.scale,
+                                        into: y.pointer, ldy: outDim, accumulate: true)
             }
             t = tt
         }
@@ -82,30 +83,46 @@ extension Tape {
             }
             guard let lora, let t else { return }
             let r = lora.rank
-            if lora.b.requiresGrad {  // dB[out, r] += s · dyᵀ t
-                BLAS.gemm(transA: true, m: outDim, n: r, k: rows, alpha: lora.scale, a: dy.pointer, lda: outDim,
-                          b: t.pointer, ldb: r, beta: 1, c: lora.b.gradientBuffer().pointer, ldc: r)
+            let bT = Self.transposed(lora.b.value)  // [r, out]
+            if lora.b.requiresGrad {  // dB[out, r] += s · dyᵀ t, made as (s · tᵀ dy)ᵀ
+                let dBT = Tensor(uninitialized: [r, outDim])  // [r, out]
+                SkinnyMatMul.outer(t.pointer, ldt: r, rows: rows, r: r, dy.pointer, ldx: outDim, k: outDim, alpha: lora.scale,
+                                   into: dBT.pointer, accumulate: false)
+                Self.addTransposed(dBT, into: lora.b.gradientBuffer())
             }
             guard lora.a.requiresGrad || dx != nil else { return }
             let dt = Tensor(uninitialized: [rows, r])  // [rows, r] = s · dy B
-            BLAS.gemm(m: rows, n: r, k: outDim, alpha: lora.scale, a: dy.pointer, lda: outDim,
-                      b: lora.b.value.pointer, ldb: r, c: dt.pointer, ldc: r)
+            SkinnyMatMul.dots(dy.pointer, ldx: outDim, rows: rows, k: outDim, bT.pointer, r: r, alpha: lora.scale, into: dt.pointer, ldt: r)
             if lora.a.requiresGrad {  // dA[r, in] += dtᵀ xd
                 let xd = (dropP != nil && seed != nil) ? Self.dropped(xv(), p: dropP!, seed: seed!) : xv()
-                BLAS.gemm(transA: true, m: r, n: inDim, k: rows, a: dt.pointer, lda: r, b: xd.pointer, ldb: inDim,
-                          beta: 1, c: lora.a.gradientBuffer().pointer, ldc: inDim)
+                SkinnyMatMul.outer(dt.pointer, ldt: r, rows: rows, r: r, xd.pointer, ldx: inDim, k: inDim,
+                                   into: lora.a.gradientBuffer().pointer, accumulate: true)
             }
             if let dx {
                 if let p = dropP, let seed {  // dx += mask ⊙ (dt A) / (1 − p)
                     let dxd = Tensor(uninitialized: [rows, inDim])
-                    MatMul.forward(dt.pointer, lora.a.value.pointer, dxd.pointer, m: rows, n: inDim, k: r, transA: false, transB: false)
+                    SkinnyMatMul.rankUpdate(dt.pointer, ldt: r, rows: rows, r: r, lora.a.value.pointer, n: inDim, into: dxd.pointer, ldy: inDim, accumulate: false)
                     let masked = Self.dropped(dxd, p: p, seed: seed)
                     Elementwise.accumulate(masked.pointer, into: dx.pointer, count: dx.count)
                 } else {
-                    MatMul.forward(dt.pointer, lora.a.value.pointer, dx.pointer, m: rows, n: inDim, k: r, transA: false, transB: false, accumulate: true)
+                    SkinnyMatMul.rankUpdate(dt.pointer, ldt: r, rows: rows, r: r, lora.a.value.pointer, n: inDim, into: dx.pointer, ldy: inDim, accumulate: true)
                 }
             }
         }
+    }
+
+    /// `[rows, cols]` → `[cols, rows]` (an adapter factor: a few thousand elements).
+    static func transposed(_ m: Tensor) -> Tensor {
+        let rows = m.shape[0], cols = m.shape[1]
+        let out = Tensor(uninitialized: [cols, rows])
+        for i in 0..<rows { for j in 0..<cols { out.pointer[j * rows + i] = m.pointer[i * cols + j] } }
+        return out
+    }
+
+    /// `acc[cols, rows] += mᵀ` for m `[rows, cols]`.
+    static func addTransposed(_ m: Tensor, into acc: Tensor) {
+        let rows = m.shape[0], cols = m.shape[1]
+        for i in 0..<rows { for j in 0..<cols { acc.pointer[j * rows + i] += m.pointer[i * cols + j] } }
     }
 
     static func dropped(_ x: Tensor, p: Float, seed: UInt64) -> Tensor {
