@@ -18,7 +18,7 @@ public enum LinearKind: String, CaseIterable, Sendable, Codable {
 public final class LinearLayer: @unchecked Sendable {
     public let kind: LinearKind
     public let layer: Int
-    public let weight: any LinearWeight  // [out, in]: a dense Parameter or a frozen quantized matrix
+    public internal(set) var weight: any LinearWeight  // [out, in]: a dense Parameter or a frozen quantized matrix
     public let bias: Parameter?   // [out]
     public var lora: LoRAWeights?
 
@@ -80,12 +80,12 @@ public final class LlamaModel: @unchecked Sendable {
     public let configuration: ModelConfiguration
     /// The token embedding `[vocab, hidden]`: a ``Parameter``, or a frozen quantized table from a GGUF
     /// (looked up row by row, never expanded).
-    public let embedding: any LinearWeight  // [vocab, hidden]
+    public internal(set) var embedding: any LinearWeight  // [vocab, hidden]
     public let blocks: [TransformerBlock]
     public let finalNorm: Parameter  // [hidden]
     /// The output projection `[vocab, hidden]`; the embedding itself when tied. A frozen quantized
     /// head is multiplied tile by tile in the fused cross-entropy.
-    public let outputHead: any LinearWeight
+    public internal(set) var outputHead: any LinearWeight
     let rope: RoPECache
     /// Attention's products in bf16 on AMX tiles (fp32 softmax and accumulation) during training;
     /// set for ``BaseQuantization/bf16`` models, whose projections already run that way.

@@ -81,6 +81,27 @@ extension LlamaModel {
         bf16Attention = q == .bf16
     }
 
+    /// Runs every frozen product in bf16 with fp32 accumulation (AMX tiles where the CPU has them),
+    /// and attention too: QLoRA with bf16 compute, as bitsandbytes' `bnb_4bit_compute_dtype=
+    /// torch.bfloat16` with the rest of the model loaded in bf16. Block-format weights stay compact
+    /// and are rounded tile by tile as they are multiplied; dense frozen matrices (the output head,
+    /// which is the embedding when tied, and dense projections) become ``BF16Matrix``es, as
+    /// `--quantize bf16` makes them. An untied embedding is only looked up and stays as it is.
+    ///
+    /// Call before adapters are added; full fine-tuning needs the dense fp32 weights.
+    public func computeInBF16() throws {
+        func converted(_ w: any LinearWeight) throws -> any LinearWeight {
+            if var m = w as? any BF16Computable { m.bf16Products = true; return w }
+            guard let p = w.parameter else { return w }  // already bf16
+            guard !p.requiresGrad else { throw TailorError("\(p.name): a trained weight cannot be multiplied in bf16 (full fine-tuning needs --compute f32)") }
+            return try BF16Matrix(name: p.name, rounding: p.value)
+        }
+        // An untied embedding is only looked up, never multiplied: it stays as it is.
+        if outputHead === embedding { embedding = try converted(embedding); outputHead = embedding } else { outputHead = try converted(outputHead) }
+        for b in blocks { for kind in LinearKind.allCases { b[kind].weight = try converted(b[kind].weight) } }
+        bf16Attention = true
+    }
+
     /// Whether any block projection is a frozen quantized matrix (full fine-tuning is then impossible).
     public var hasQuantizedBase: Bool {
         embedding.parameter == nil || outputHead.parameter == nil

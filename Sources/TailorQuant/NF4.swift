@@ -126,8 +126,9 @@ public enum NF4 {
 
 /// A frozen weight in NF4 (QLoRA's format), dequantized tile by tile like QuantizedMatrix.
 /// Rows must be a multiple of 64 wide so blocks never straddle rows.
-public final class NF4Matrix: TiledMatrix, @unchecked Sendable {
+public final class NF4Matrix: BF16Computable, @unchecked Sendable {
     public let name: String
+    public var bf16Products = false
     public let outFeatures: Int
     public let inFeatures: Int
     /// Packed codes, `out·in/2` bytes.

@@ -40,6 +40,7 @@ extension TiledMatrix {
     }
 
     public func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+        if let m = self as? any BF16Computable, m.bf16Products { return m.multiplyBF16(x, rows: rows, outputs: outputs, into: y, ldy: ldy) }
         let k = inFeatures
         forEachTile(outputs) { lo, hi, tile in  // y[:, lo..<hi] = x · tileᵀ
             BLAS.gemm(transB: true, m: rows, n: hi - lo, k: k, a: x, lda: k, b: tile, ldb: k, c: y + (lo - outputs.lowerBound), ldc: ldy)
@@ -47,6 +48,9 @@ extension TiledMatrix {
     }
 
     public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>) {
+        if let m = self as? any BF16Computable, m.bf16Products {
+            return m.accumulateInputGradientBF16(dy, rows: rows, outputs: outputs, ldDy: ldDy, into: dx)
+        }
         let k = inFeatures
         forEachTile(outputs) { lo, hi, tile in  // dx += dy[:, lo..<hi] · tile
             BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy + (lo - outputs.lowerBound), lda: ldDy, b: tile, ldb: k, beta: 1, c: dx, ldc: k)
@@ -63,8 +67,9 @@ extension TiledMatrix {
 
 /// A weight in a ggml block format (Q8_0, Q4_0, Q4_K, …), borrowed from a memory-mapped GGUF
 /// file or owned after quantizing at load time.
-public final class QuantizedMatrix: TiledMatrix, @unchecked Sendable {
+public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
     public let name: String
+    public var bf16Products = false
     public let outFeatures: Int
     public let inFeatures: Int
     public let type: GGMLType

@@ -15,9 +15,17 @@ public struct ModelBundle {
 
     /// Loads a Hugging Face model folder or a `.gguf` file.
     ///
-    /// - Parameter quantize: quantize the block projections at load time (QLoRA, or bf16 for the
-    ///   AMX fast path); a GGUF file's projections are read as fp32 and quantized again.
-    public static func load(_ path: String, quantize: BaseQuantization? = nil) throws -> ModelBundle {
+    /// - Parameters:
+    ///   - quantize: quantize the block projections at load time (QLoRA, or bf16 for the AMX fast
+    ///     path); a GGUF file's projections are read as fp32 and quantized again.
+    ///   - computeBF16: run every frozen product in bf16 (``LlamaModel/computeInBF16()``).
+    public static func load(_ path: String, quantize: BaseQuantization? = nil, computeBF16: Bool = false) throws -> ModelBundle {
+        let bundle = try loadFiles(path, quantize: quantize)
+        if computeBF16 { try bundle.model.computeInBF16() }
+        return bundle
+    }
+
+    private static func loadFiles(_ path: String, quantize: BaseQuantization?) throws -> ModelBundle {
         let folder = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
         if path.lowercased().hasSuffix(".gguf") {

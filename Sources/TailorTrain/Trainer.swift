@@ -50,6 +50,7 @@ public final class Trainer {
         policy = try Self.parseCheckpointing(c.checkpointing)
         lora = try Self.loraConfiguration(c, layerCount: model.blocks.count)
         if c.full {
+            try c.checkFullFineTuning()
             guard !model.hasQuantizedBase else { throw TailorError("--full cannot train a quantized base (use LoRA, i.e. QLoRA)") }
             guard c.adapter == nil else { throw TailorError("--full trains every weight; it cannot start from --adapter") }
             model.removeAdapters()

@@ -43,6 +43,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var full: Bool = false
     /// Quantize the base's block projections at load (`q8_0`, `q4_0`, `q4_k`, `nf4`, `nf4-dq`: QLoRA; `bf16`: the AMX fast path), or nil. A folder or a GGUF.
     public var quantize: String? = nil
+    /// Precision of the frozen products: `f32` (exact to the stored or quantized weights) or `bf16`
+    /// (bf16 operands, fp32 accumulation, AMX tiles where the CPU has them; attention too): QLoRA's
+    /// usual compute dtype. Block formats stay compact; dense frozen matrices are rounded to bf16.
+    public var compute: String = "f32"
 
     // MARK: Optimisation
     /// `adamw`, `adam`, `sgd` or `adafactor`.
@@ -105,7 +109,7 @@ extension TrainingConfiguration {
         try read(.pack, \.pack); try read(.validSplit, \.validSplit)
         try read(.rank, \.rank); try read(.alpha, \.alpha); try read(.dropout, \.dropout)
         try read(.rslora, \.rslora); try read(.targets, \.targets); try read(.layers, \.layers)
-        try read(.adapter, \.adapter); try read(.full, \.full); try read(.quantize, \.quantize)
+        try read(.adapter, \.adapter); try read(.full, \.full); try read(.quantize, \.quantize); try read(.compute, \.compute)
         try read(.optimizer, \.optimizer); try read(.lr, \.lr); try read(.momentum, \.momentum)
         try read(.nesterov, \.nesterov); try read(.weightDecay, \.weightDecay); try read(.schedule, \.schedule)
         try read(.warmup, \.warmup); try read(.minLR, \.minLR); try read(.batchSize, \.batchSize)

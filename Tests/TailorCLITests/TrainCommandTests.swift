@@ -57,6 +57,24 @@ import TailorTestSupport
         #expect(resumed.stdout.contains("step 4/4"), "\(resumed.stdout)")
     }
 
+    /// QLoRA with bf16 compute end to end: trains, records the setting, resumes with it.
+    @Test func trainsAQuantizedBaseWithBF16Compute() throws {
+        let model = try TokenizeCommandTests.modelFolder()
+        let work = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: model); try? FileManager.default.removeItem(at: work) }
+        let data = try Self.chatData(in: work)
+        let out = work.appendingPathComponent("out")
+        let r = try runTailor(["train", "--model", model.path, "--data", data.path, "--output", out.path, "--quantize", "q4_0",
+                               "--compute", "bf16", "--steps", "2", "--batch-size", "2", "--save-every", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let losses = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["type"] as? String == "train" }.compactMap { $0["loss"] as? Double }
+        #expect(losses.count == 2 && losses.allSatisfy(\.isFinite), "\(r.stdout)")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("adapter_model.safetensors").path))
+        let resumed = try runTailor(["train", "--resume", out.path, "--steps", "3", "--dry-run"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("compute") && resumed.stdout.contains("bf16"), "\(resumed.stdout)\n\(resumed.stderr)")
+    }
+
     @Test func dryRunPrintsConfigurationAndEstimates() throws {
         let model = try TokenizeCommandTests.modelFolder()
         let work = temporaryFolder()
@@ -109,6 +127,9 @@ import TailorTestSupport
             (["train", "--model", "/nope", "--data", "/nope.jsonl"], "/nope: no such model folder"),
             (["train", "--model", "/nope", "--data", "x", "--optimizer", "lion"], "optimizer must be one of"),
             (["train", "--model", "/nope", "--data", "x", "--checkpointing", "sometimes"], "checkpointing must be"),
+            (["train", "--model", "/nope", "--data", "x", "--compute", "fp16"], "compute must be one of f32, bf16"),
+            (["train", "--model", "/nope", "--data", "x", "--full", "--compute", "bf16"], "--compute bf16 is for adapters"),
+            (["score", "--model", "/nope", "--ids", "1,2", "--compute", "fp16"], "--compute fp16: must be f32 or bf16"),
             (["train", "--config", "/no/such.yaml"], "/no/such.yaml: cannot read"),
             (["eval", "--model", "/nope", "--data", "x"], "/nope: no such model folder"),
         ]

@@ -20,11 +20,12 @@ struct Compare: ParsableCommand {
     @Flag(help: "Do not run the peer.") var skipPeer = false
     @Flag(help: "Skip the one-thread row.") var skipScaling = false
     @Flag(help: "Skip the long-sequence rows (f32, and bf16 unless --skip-bf16).") var skipLong = false
-    @Flag(help: "Skip the quantized-base rows (q8_0, q4_0).") var skipQuantized = false
+    @Flag(help: "Skip the quantized-base rows (q8_0, q4_0, q4_0 with bf16 compute).") var skipQuantized = false
     @Flag(help: "Skip the bf16 (AMX) rows and the peer's bf16 runs.") var skipBF16 = false
 
-    /// Quantized bases timed against the f32 rows (issue #5/#7: Q4 ≥ 0.9× the f32 tokens/s).
-    static let quantizedBases = ["q8_0", "q4_0"]
+    /// Quantized bases timed against the f32 rows (issue #5/#7: Q4 ≥ 0.9× the f32 tokens/s), and Q4
+    /// with bf16 compute (`--compute bf16`, QLoRA's usual compute dtype).
+    static let quantizedBases = [(base: "q8_0", compute: "f32"), (base: "q4_0", compute: "f32"), (base: "q4_0", compute: "bf16")]
 
     func run() throws {
         print("load average at start: \(Load.text)")
@@ -51,12 +52,12 @@ struct Compare: ParsableCommand {
         // Tailor only: the same steps on a quantized base, per checkpointing mode.
         var quantized: [(base: String, none: StepResult, blocks: StepResult)] = []
         if !skipQuantized {
-            for q in Self.quantizedBases {
-                let none = try tailor("none", batch: batch, seq: seq, threads: threads, quantize: q)
+            for (q, compute) in Self.quantizedBases {
+                let none = try tailor("none", batch: batch, seq: seq, threads: threads, quantize: q, compute: compute)
                 report(none, nil)
-                let blocks = try tailor("blocks", batch: batch, seq: seq, threads: threads, quantize: q)
+                let blocks = try tailor("blocks", batch: batch, seq: seq, threads: threads, quantize: q, compute: compute)
                 report(blocks, nil)
-                quantized.append((q, none, blocks))
+                quantized.append((compute == "f32" ? q : "\(q), bf16 compute", none, blocks))
             }
         }
         var oneThread: StepResult?
@@ -139,8 +140,8 @@ struct Compare: ParsableCommand {
     }
 
     func report(_ t: StepResult, _ p: Peer?) {
-        var line = String(format: "tailor   %@ ckpt %@ batch %d×%d threads %d: %.1f tokens/s best, %.1f median (steps %@ s), peak RSS %.2f GiB, loss %.4f",
-                          t.quantize, t.checkpointing, t.batch, t.seq, t.threads, t.bestTokensPerSecond, t.tokensPerSecond,
+        var line = String(format: "tailor   %@%@ ckpt %@ batch %d×%d threads %d: %.1f tokens/s best, %.1f median (steps %@ s), peak RSS %.2f GiB, loss %.4f",
+                          t.quantize, t.compute == "bf16" ? " (bf16 compute)" : "", t.checkpointing, t.batch, t.seq, t.threads, t.bestTokensPerSecond, t.tokensPerSecond,
                           t.stepSeconds.map { String(format: "%.2f", $0) }.joined(separator: " "), t.peakRSSGiB, t.loss)
         if let p {
             line += String(format: "\npeer     same: %.1f tokens/s best, %.1f median (steps %@ s), peak RSS %.2f GiB", p.bestTokensPerSecond, p.tokens_per_s,
@@ -150,10 +151,10 @@ struct Compare: ParsableCommand {
         fflush(nil)  // progress shows even when the output is a file
     }
 
-    func tailor(_ checkpointing: String, batch: Int, seq: Int, threads: Int, quantize: String = "f32") throws -> StepResult {
+    func tailor(_ checkpointing: String, batch: Int, seq: Int, threads: Int, quantize: String = "f32", compute: String = "f32") throws -> StepResult {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let out = try Self.runProcess(exe, ["step", "--shape", shape, "--batch", "\(batch)", "--seq", "\(seq)",
-                                            "--checkpointing", checkpointing, "--quantize", quantize, "--steps", "\(steps)", "--threads", "\(threads)",
+                                            "--checkpointing", checkpointing, "--quantize", quantize, "--compute", compute, "--steps", "\(steps)", "--threads", "\(threads)",
                                             "--no-probe", "--json"])
         return try JSONDecoder().decode(StepResult.self, from: Data(out.utf8))
     }

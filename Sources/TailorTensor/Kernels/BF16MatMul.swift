@@ -49,20 +49,49 @@ public enum BF16MatMul {
         guard usesAMX, rowsB.lowerBound % 32 == 0, ks.lowerBound % 32 == 0 else {
             return reference(a, m: m, lda: lda, b, outputs: rowsB, inputs: ks, into: c, ldc: ldc, accumulate: accumulate)
         }
-        let kpad = (ks.count + 31) / 32 * 32, mpad = (m + 31) / 32 * 32
-        BufferPool.withScratch(mpad * kpad, of: UInt16.self) { a16 in  // [mpad, kpad]
+        withRoundedRows(a, m: m, lda: lda, k: ks.count) { a16, kpad in
+            product(a16, m: m, kpad: kpad, b.storage, n: b.n, packedK: b.k, kb0: ks.lowerBound / 32, outputs: rowsB,
+                    into: c, ldc: ldc, accumulate: accumulate)
+        }
+    }
+
+    /// Calls `body(a16, kpad)` with A `[m, k]` (fp32, row stride `lda`) rounded to bf16 into a pooled
+    /// `[m rounded up to 32, kpad]` buffer, zero padded (the left operand of ``product``).
+    public static func withRoundedRows<R>(_ a: UnsafePointer<Float>, m: Int, lda: Int, k: Int,
+                                          _ body: (UnsafePointer<UInt16>, Int) -> R) -> R {
+        let kpad = (k + 31) / 32 * 32, mpad = (m + 31) / 32 * 32
+        return BufferPool.withScratch(mpad * kpad, of: UInt16.self) { a16 in  // [mpad, kpad]
             (a16 + m * kpad).update(repeating: 0, count: (mpad - m) * kpad)
             Parallel.forEachChunk(m, minChunk: 64) { r in
-                tailor_bf16_round_rows(a, Int32(r.lowerBound), Int32(r.upperBound), Int32(ks.count), Int32(lda), a16, Int32(kpad))
+                tailor_bf16_round_rows(a, Int32(r.lowerBound), Int32(r.upperBound), Int32(k), Int32(lda), a16, Int32(kpad))
             }
-            // Output columns in blocks of 32, split across the workers; the kernel writes B's row j at
-            // c[j], so c is shifted back by the first row.
-            let first = rowsB.lowerBound / 32, blocks = (rowsB.upperBound + 31) / 32 - first
-            let shifted = c - rowsB.lowerBound
-            Parallel.forEachChunk(blocks) { r in
-                tailor_amx_gemm(a16, Int32(m), Int32(kpad), b.storage, Int32(rowsB.upperBound), Int32(b.k), Int32(ks.lowerBound / 32),
-                                shifted, Int32(ldc), accumulate ? 1 : 0, Int32((first + r.lowerBound) * 32), Int32((first + r.upperBound) * 32))
-            }
+            return body(a16, kpad)
+        }
+    }
+
+    /// Calls `body(packed)` with B `[n, k]` (as ``Packed/init(_:n:k:ldb:transposed:)`` reads it)
+    /// packed into a pooled buffer: a tile of a weight that is packed for one product only.
+    public static func withPacked<R>(_ b: UnsafePointer<Float>, n: Int, k: Int, ldb: Int, transposed: Bool,
+                                     _ body: (UnsafePointer<UInt16>) -> R) -> R {
+        BufferPool.withScratch(tailor_bf16_packed_count(Int32(n), Int32(k)), of: UInt16.self) { packed in
+            tailor_bf16_pack(b, Int32(n), Int32(k), Int32(ldb), transposed ? 1 : 0, packed)
+            return body(packed)
+        }
+    }
+
+    /// `C[m, outputs.count] (+)= A16 · B[outputs, kb0·32 ..< kb0·32 + kpad]ᵀ` on AMX tiles, B packed
+    /// (`[n, packedK]`) and `outputs` starting at a multiple of 32; output columns split across the
+    /// workers in blocks of 32. Only with ``usesAMX``.
+    public static func product(_ a16: UnsafePointer<UInt16>, m: Int, kpad: Int, _ packed: UnsafePointer<UInt16>, n: Int, packedK: Int,
+                               kb0: Int, outputs: Range<Int>? = nil, into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let rowsB = outputs ?? 0..<n
+        precondition(usesAMX && rowsB.lowerBound % 32 == 0, "BF16MatMul.product needs AMX and a 32-aligned output range")
+        // The kernel writes B's row j at c[j], so c is shifted back by the first row.
+        let first = rowsB.lowerBound / 32, blocks = (rowsB.upperBound + 31) / 32 - first
+        let shifted = c - rowsB.lowerBound
+        Parallel.forEachChunk(blocks) { r in
+            tailor_amx_gemm(a16, Int32(m), Int32(kpad), packed, Int32(rowsB.upperBound), Int32(packedK), Int32(kb0),
+                            shifted, Int32(ldc), accumulate ? 1 : 0, Int32((first + r.lowerBound) * 32), Int32((first + r.upperBound) * 32))
         }
     }
 

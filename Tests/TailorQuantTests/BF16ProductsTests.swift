@@ -1,0 +1,86 @@
+import Testing
+@testable import TailorQuant
+import TailorTensor
+import TailorTestSupport
+
+/// `--compute bf16` on block-format matrices: every product equals the Double product of the
+/// bf16-rounded activations and the bf16-rounded dequantized weights, on AMX tiles (where the
+/// CPU has them) and on the sgemm path. The tolerance is fp32 accumulation error, far below what
+/// skipping either rounding would change (~1e-2 here).
+@Suite struct BF16ProductsTests {
+    static let (rows, inF, outF) = (37, 128, 300)  // 300 outputs: two 256-row tiles, the second ragged
+    static let atol: Float = 1e-4
+
+    static func matrices() throws -> [any BF16Computable] {
+        var rng = TestRandom(seed: 41)
+        let w = rng.tensor([outF, inF])
+        return [try QuantizedMatrix(name: "q4_0", quantizing: w, as: .q4_0), try QuantizedMatrix(name: "q8_0", quantizing: w, as: .q8_0),
+                try NF4Matrix(name: "nf4", quantizing: w)]
+    }
+
+    static var paths: [Bool] { BF16MatMul.usesAMX ? [false, true] : [false] }
+
+    /// y = bf16(x)·bf16(W[outputs])ᵀ in Double.
+    static func expected(_ x: Tensor, _ w: Tensor, outputs: Range<Int>) -> [Float] {
+        let r = BF16MatMul.roundedToBF16
+        return (0..<rows).flatMap { i in
+            outputs.map { o in
+                Float((0..<inF).reduce(0.0) { $0 + Double(r(x[i * inF + $1])) * Double(r(w[o * inF + $1])) })
+            }
+        }
+    }
+
+    @Test(arguments: paths)
+    func forwardMatchesRoundedProduct(amx: Bool) throws {
+        var rng = TestRandom(seed: 42)
+        let x = rng.tensor([Self.rows, Self.inF], -2, 2)
+        for m in try Self.matrices() {
+            let w = m.dequantized()
+            for outputs in [0..<Self.outF, 37..<290] {  // the whole matrix, and a slice as the cross-entropy takes
+                let y = Tensor(zeros: [Self.rows, outputs.count])
+                m.multiplyBF16(x.pointer, rows: Self.rows, outputs: outputs, into: y.pointer, ldy: outputs.count, amx: amx)
+                expectClose(y.array, Self.expected(x, w, outputs: outputs), atol: Self.atol, "\(m.name) y[:, \(outputs)] amx \(amx)")
+            }
+        }
+    }
+
+    @Test(arguments: paths)
+    func inputGradientMatchesRoundedProduct(amx: Bool) throws {
+        var rng = TestRandom(seed: 43)
+        let dy = rng.tensor([Self.rows, Self.outF + 3], -2, 2)  // a padded row stride
+        let start = rng.tensor([Self.rows, Self.inF])
+        let r = BF16MatMul.roundedToBF16
+        for m in try Self.matrices() {
+            let w = m.dequantized()
+            for outputs in [0..<Self.outF, 37..<290] {
+                let dx = start.copy()
+                m.accumulateInputGradientBF16(dy.pointer + outputs.lowerBound, rows: Self.rows, outputs: outputs, ldDy: Self.outF + 3,
+                                              into: dx.pointer, amx: amx)
+                let expected = (0..<Self.rows).flatMap { i in
+                    (0..<Self.inF).map { c in
+                        start[i * Self.inF + c] + Float(outputs.reduce(0.0) {
+                            $0 + Double(r(dy[i * (Self.outF + 3) + $1])) * Double(r(w[$1 * Self.inF + c]))
+                        })
+                    }
+                }
+                expectClose(dx.array, expected, atol: Self.atol, "\(m.name) dx from dy[:, \(outputs)] amx \(amx)")
+            }
+        }
+    }
+
+    /// The switch is what routes the ``LinearWeight`` products: off, they are the exact fp32 ones.
+    @Test func switchRoutesTheProducts() throws {
+        var rng = TestRandom(seed: 44)
+        let x = rng.tensor([Self.rows, Self.inF], -2, 2)
+        for var m in try Self.matrices() {
+            let y = Tensor(zeros: [Self.rows, Self.outF]), y16 = Tensor(zeros: [Self.rows, Self.outF])
+            m.multiply(x.pointer, rows: Self.rows, into: y.pointer)
+            m.bf16Products = true
+            m.multiply(x.pointer, rows: Self.rows, into: y16.pointer)
+            m.bf16Products = false
+            expectClose(y16.array, Self.expected(x, m.dequantized(), outputs: 0..<Self.outF), atol: Self.atol, "\(m.name) bf16")
+            let far = zip(y.array, y16.array).map { abs($0 - $1) }.max()!
+            #expect(far > 10 * Self.atol, "\(m.name): the fp32 and bf16 products should differ by bf16 rounding, max \(far)")
+        }
+    }
+}
