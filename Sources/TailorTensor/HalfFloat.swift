@@ -1,7 +1,13 @@
 /// IEEE half and bfloat16 conversions (round to nearest even, as PyTorch casts).
 public enum HalfFloat {
+    /// Exact, by moving the bits: `Float(Float16(…))` is a library call on x86-64 without F16C (Swift
+    /// here targets baseline x86-64), and block dequantization converts one scale per 32 weights.
     @inline(__always) public static func f16ToFloat(_ bits: UInt16) -> Float {
-        Float(Float16(bitPattern: bits))
+        let h = UInt32(bits), sign = (h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF
+        if exponent == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13) | (mantissa == 0 ? 0 : 0x40_0000)) }
+        if exponent != 0 { return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13)) }
+        let magnitude = Float(mantissa) * 0x1p-24  // subnormal (or zero): exact in fp32
+        return sign == 0 ? magnitude : -magnitude
     }
 
     @inline(__always) public static func floatToF16(_ x: Float) -> UInt16 {

@@ -41,6 +41,22 @@ import CTailorKernels
         }
     }
 
+    /// The packing split across the workers by 32 rows of B (wide k, so each worker gets blocks, a
+    /// ragged last one included) writes the same bits as one plain call, in both orientations.
+    @Test(arguments: [false, true])
+    func splitPackingMatchesPlainLoop(transposed: Bool) {
+        var rng = TestRandom(seed: 9)
+        let (n, k) = (100, 4100)
+        let ld = transposed ? n + 3 : k + 3
+        let b = rng.tensor([transposed ? k : n, ld])
+        let count = tailor_bf16_packed_count(Int32(n), Int32(k))
+        var split = [UInt16](repeating: 0xAAAA, count: count), plain = [UInt16](repeating: 0x5555, count: count)
+        split.withUnsafeMutableBufferPointer { BF16MatMul.pack(b.pointer, n: n, k: k, ldb: ld, transposed: transposed, into: $0.baseAddress!) }
+        tailor_bf16_pack_reference(b.pointer, Int32(n), Int32(k), Int32(ld), transposed ? 1 : 0, &plain)
+        let wrong = zip(split, plain).filter { $0 != $1 }.count
+        #expect(wrong == 0, "\(wrong) of \(count) packed elements differ")
+    }
+
     /// The product (AMX where available) against the plain path and against a double-precision
     /// sum of the rounded operands, on shapes that are not multiples of the 16/32 tiles, with and
     /// without accumulation and with strided operands.

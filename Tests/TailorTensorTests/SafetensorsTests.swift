@@ -28,6 +28,18 @@ import TailorTestSupport
         #expect(HalfFloat.f16ToFloat(0xC000) == -2)
     }
 
+    /// The bit-moving f16 → f32 conversion equals the language's for all 65,536 patterns (NaNs stay
+    /// NaN, quieted, with their payload).
+    @Test func halfToFloatIsExactForEveryPattern() {
+        var wrong: [UInt16] = []
+        for bits in 0...UInt16.max {
+            let got = HalfFloat.f16ToFloat(bits), want = Float(Float16(bitPattern: bits))
+            let same = want.isNaN ? got.isNaN && got.bitPattern & 0x3F_FFFF == want.bitPattern & 0x3F_FFFF : got.bitPattern == want.bitPattern
+            if !same { wrong.append(bits) }
+        }
+        #expect(wrong.count == 0, "\(wrong.count) patterns differ, first \(wrong.prefix(5).map { String($0, radix: 16) })")
+    }
+
     /// Truncated, oversized and inconsistent headers give errors naming the file, never a crash.
     @Test func malformedFilesAreRejectedWithTheFileName() throws {
         let dir = temporaryFolder(); defer { try? FileManager.default.removeItem(at: dir) }

@@ -20,7 +20,7 @@ public enum BF16MatMul {
             self.n = n; self.k = k
             let count = tailor_bf16_packed_count(Int32(n), Int32(k))
             storage = .allocate(capacity: count)
-            tailor_bf16_pack(b, Int32(n), Int32(k), Int32(ldb), transposed ? 1 : 0, storage)
+            BF16MatMul.pack(b, n: n, k: k, ldb: ldb, transposed: transposed, into: storage)
         }
         deinit { storage.deallocate() }
 
@@ -74,8 +74,18 @@ public enum BF16MatMul {
     public static func withPacked<R>(_ b: UnsafePointer<Float>, n: Int, k: Int, ldb: Int, transposed: Bool,
                                      _ body: (UnsafePointer<UInt16>) -> R) -> R {
         BufferPool.withScratch(tailor_bf16_packed_count(Int32(n), Int32(k)), of: UInt16.self) { packed in
-            tailor_bf16_pack(b, Int32(n), Int32(k), Int32(ldb), transposed ? 1 : 0, packed)
+            pack(b, n: n, k: k, ldb: ldb, transposed: transposed, into: packed)
             return body(packed)
+        }
+    }
+
+    /// `tailor_bf16_pack` split across the workers by 32 rows of B: each block of rows is a
+    /// contiguous run of tiles (`pad32(k)` elements per row).
+    public static func pack(_ b: UnsafePointer<Float>, n: Int, k: Int, ldb: Int, transposed: Bool, into out: UnsafeMutablePointer<UInt16>) {
+        let blocks = (n + 31) / 32, rowStride = (k + 31) / 32 * 32
+        Parallel.forEachChunk(blocks, minChunk: max(1, 8192 / max(1, rowStride))) { r in
+            let r0 = r.lowerBound * 32, r1 = min(n, r.upperBound * 32)
+            tailor_bf16_pack(transposed ? b + r0 : b + r0 * ldb, Int32(r1 - r0), Int32(k), Int32(ldb), transposed ? 1 : 0, out + r0 * rowStride)
         }
     }
 
