@@ -57,21 +57,23 @@ static inline size_t packed_index(int k, int r, int c) {
 // The packing below in AVX-512: one 16-column × 32-k tile at a time, every element written
 // (padding as zeros). Transposed sources read a k pair as two 16-float runs and interleave them;
 // row-major sources round 32 k of one column to 16 pairs and scatter them down the tile.
+// Tiles of k blocks [kb_lo, kb_hi) only; b points at k = kb_lo·32 (see tailor_bf16_pack_kblocks).
 __attribute__((target("avx512f,avx512bf16,avx512bw")))
-static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
+static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, int kb_lo, int kb_hi, uint16_t *out) {
     int kblocks = pad32(k) / 32, nblocks = pad32(n) / 16;
     const __m512i down = lane_offsets(16);
+    const int kbase = kb_lo * 32;  // b's first k
     for (int nb = 0; nb < nblocks; nb++) {
         int n0 = nb * 16, width = n - n0;
-        for (int kb = 0; kb < kblocks; kb++) {
+        for (int kb = kb_lo; kb < kb_hi; kb++) {
             uint16_t *tile = out + ((size_t)nb * kblocks + kb) * 512;
             int k0 = kb * 32;
             if (transposed) {
                 __mmask16 m = tail_mask(width);
                 for (int r = 0; r < 16; r++) {
                     int c = k0 + 2 * r;
-                    __m512 lo = c < k ? _mm512_maskz_loadu_ps(m, b + (size_t)c * ldb + n0) : _mm512_setzero_ps();
-                    __m512 hi = c + 1 < k ? _mm512_maskz_loadu_ps(m, b + (size_t)(c + 1) * ldb + n0) : _mm512_setzero_ps();
+                    __m512 lo = c < k ? _mm512_maskz_loadu_ps(m, b + (size_t)(c - kbase) * ldb + n0) : _mm512_setzero_ps();
+                    __m512 hi = c + 1 < k ? _mm512_maskz_loadu_ps(m, b + (size_t)(c + 1 - kbase) * ldb + n0) : _mm512_setzero_ps();
                     __m512i v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
                     _mm512_storeu_si512((void *)(tile + r * 32), interleave_halves(v));
                 }
@@ -80,7 +82,7 @@ static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, u
                 for (int j = 0; j < 16; j++) {
                     __m512i v = _mm512_setzero_si512();
                     if (j < width) {
-                        const float *src = b + (size_t)(n0 + j) * ldb + k0;
+                        const float *src = b + (size_t)(n0 + j) * ldb + (k0 - kbase);
                         v = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16), _mm512_maskz_loadu_ps(m0, src));
                     }
                     // Pair r (k0 + 2r, 2r + 1) of column j goes to tile row r, slot j.
@@ -92,8 +94,21 @@ static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, u
 }
 
 void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
-    if (has_avx512_bf16()) { pack_avx512(b, n, k, ldb, transposed, out); return; }
+    if (has_avx512_bf16()) { pack_avx512(b, n, k, ldb, transposed, 0, pad32(k) / 32, out); return; }
     tailor_bf16_pack_reference(b, n, k, ldb, transposed, out);
+}
+
+void tailor_bf16_pack_kblocks(const float *b, int n, int k, int ldb, int transposed, int kb_lo, int kb_hi, uint16_t *out) {
+    if (has_avx512_bf16()) { pack_avx512(b, n, k, ldb, transposed, kb_lo, kb_hi, out); return; }
+    int kblocks = pad32(k) / 32;
+    for (int nb = 0; nb < pad32(n) / 16; nb++)
+        for (int kb = kb_lo; kb < kb_hi; kb++) memset(out + ((size_t)nb * kblocks + kb) * 512, 0, 512 * sizeof(uint16_t));
+    for (int r = 0; r < n; r++)
+        for (int c = kb_lo * 32; c < k && c < kb_hi * 32; c++) {
+            int cl = c - kb_lo * 32;
+            float v = transposed ? b[(size_t)cl * ldb + r] : b[(size_t)r * ldb + cl];
+            out[packed_index(k, r, c)] = round_bf16(v);
+        }
 }
 
 void tailor_bf16_pack_reference(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {

@@ -1,3 +1,4 @@
+import CTailorKernels
 import TailorTape
 import TailorTensor
 
@@ -27,11 +28,9 @@ extension BF16Computable {
             return
         }
         BF16MatMul.withRoundedRows(x, m: rows, lda: k, k: k) { x16, kpad in
-            forEachTile(outputs) { lo, hi, tile in
-                BF16MatMul.withPacked(tile, n: hi - lo, k: k, ldb: k, transposed: false) { packed in  // W[lo..<hi]
-                    BF16MatMul.product(x16, m: rows, kpad: kpad, packed, n: hi - lo, packedK: k, kb0: 0,
-                                       into: y + (lo - outputs.lowerBound), ldc: ldy, accumulate: false)
-                }
+            forEachPackedTile(outputs, transposed: false) { lo, hi, packed in  // W[lo..<hi]
+                BF16MatMul.product(x16, m: rows, kpad: kpad, packed, n: hi - lo, packedK: k, kb0: 0,
+                                   into: y + (lo - outputs.lowerBound), ldc: ldy, accumulate: false)
             }
         }
     }
@@ -41,19 +40,47 @@ extension BF16Computable {
     func accumulateInputGradientBF16(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int,
                                      into dx: UnsafeMutablePointer<Float>, amx: Bool = BF16MatMul.usesAMX) {
         let k = inFeatures
-        forEachTile(outputs) { lo, hi, tile in
-            let dySlice = dy + (lo - outputs.lowerBound)  // [rows, hi − lo], row stride ldDy
-            guard amx else {
-                let dy16 = Self.rounded(dySlice, rows: rows, columns: hi - lo, ld: ldDy)
+        guard amx else {
+            forEachTile(outputs) { lo, hi, tile in
+                let dy16 = Self.rounded(dy + (lo - outputs.lowerBound), rows: rows, columns: hi - lo, ld: ldDy)  // [rows, hi − lo]
                 Self.roundInPlace(tile, count: (hi - lo) * k)
                 BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy16.pointer, lda: hi - lo, b: tile, ldb: k, beta: 1, c: dx, ldc: k)
-                return
             }
-            BF16MatMul.withRoundedRows(dySlice, m: rows, lda: ldDy, k: hi - lo) { dy16, kpad in
-                BF16MatMul.withPacked(tile, n: k, k: hi - lo, ldb: k, transposed: true) { packed in  // W[lo..<hi]ᵀ
-                    BF16MatMul.product(dy16, m: rows, kpad: kpad, packed, n: k, packedK: hi - lo, kb0: 0,
-                                       into: dx, ldc: k, accumulate: true)
+            return
+        }
+        forEachPackedTile(outputs, transposed: true) { lo, hi, packed in  // W[lo..<hi]ᵀ
+            BF16MatMul.withRoundedRows(dy + (lo - outputs.lowerBound), m: rows, lda: ldDy, k: hi - lo) { dy16, kpad in
+                BF16MatMul.product(dy16, m: rows, kpad: kpad, packed, n: k, packedK: hi - lo, kb0: 0, into: dx, ldc: k, accumulate: true)
+            }
+        }
+    }
+
+    /// Calls `body(lo, hi, packed)` for consecutive tiles of W's rows covering `outputs`, packed for
+    /// AMX as B = W[lo..<hi] (`[hi − lo, in]`) or, when `transposed`, B = W[lo..<hi]ᵀ (`[in, hi − lo]`).
+    /// Each tile is dequantized and packed 32 rows at a time across the workers, so a strip is still
+    /// in cache when it is packed (a whole fp32 tile of a 4096-wide matrix is 4 MiB).
+    func forEachPackedTile(_ outputs: Range<Int>, transposed: Bool, _ body: (Int, Int, UnsafePointer<UInt16>) -> Void) {
+        let k = inFeatures, tile = min(outputs.count, max(32, quantizedTileRows / 32 * 32))
+        guard tile > 0 else { return }
+        let count = transposed ? tailor_bf16_packed_count(Int32(k), Int32(tile)) : tailor_bf16_packed_count(Int32(tile), Int32(k))
+        let rowStride = (k + 31) / 32 * 32  // packed elements per row of B when not transposed
+        BufferPool.withScratch(count, of: UInt16.self) { packed in
+            for lo in stride(from: outputs.lowerBound, to: outputs.upperBound, by: tile) {
+                let hi = min(outputs.upperBound, lo + tile), rows = hi - lo
+                Parallel.forEachChunk((rows + 31) / 32) { strips in
+                    BufferPool.withScratch(32 * k, of: Float.self) { strip in  // [32, in]: W rows of one strip
+                        for s in strips {
+                            let r0 = s * 32, r1 = min(rows, r0 + 32)
+                            dequantizeRows((lo + r0)..<(lo + r1), into: strip)
+                            if transposed {  // the strip is k block s of Wᵀ
+                                tailor_bf16_pack_kblocks(strip, Int32(k), Int32(rows), Int32(k), 1, Int32(s), Int32(s + 1), packed)
+                            } else {         // the strip is rows r0..<r1 of W, a contiguous run of tiles
+                                tailor_bf16_pack(strip, Int32(r1 - r0), Int32(k), Int32(k), 0, packed + r0 * rowStride)
+                            }
+                        }
+                    }
                 }
+                body(lo, hi, packed)
             }
         }
     }

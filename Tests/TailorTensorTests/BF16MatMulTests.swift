@@ -57,6 +57,30 @@ import CTailorKernels
         #expect(wrong == 0, "\(wrong) of \(count) packed elements differ")
     }
 
+    /// Packing a range of k blocks from a pointer at its first k fills exactly those tiles of the
+    /// whole packing (ragged last block, both orientations) and leaves the others as they were.
+    @Test(arguments: [false, true])
+    func kBlockPackingFillsItsTiles(transposed: Bool) {
+        var rng = TestRandom(seed: 10)
+        let (n, k) = (45, 100)  // k blocks 0..<4, the last holding 4 of 32
+        let ld = transposed ? n + 2 : k + 2
+        let b = rng.tensor([transposed ? k : n, ld])
+        let count = tailor_bf16_packed_count(Int32(n), Int32(k))
+        var whole = [UInt16](repeating: 0, count: count)
+        tailor_bf16_pack(b.pointer, Int32(n), Int32(k), Int32(ld), transposed ? 1 : 0, &whole)
+        for (lo, hi) in [(0, 1), (1, 3), (3, 4), (0, 4)] {
+            var part = [UInt16](repeating: 0xAAAA, count: count)
+            let start = transposed ? b.pointer + lo * 32 * ld : b.pointer + lo * 32
+            tailor_bf16_pack_kblocks(start, Int32(n), Int32(k), Int32(ld), transposed ? 1 : 0, Int32(lo), Int32(hi), &part)
+            var wrong = 0
+            for i in 0..<count {
+                let kb = (i / 512) % 4  // tiles are [n/16][4 k blocks][512]
+                if part[i] != ((lo..<hi).contains(kb) ? whole[i] : 0xAAAA) { wrong += 1 }
+            }
+            #expect(wrong == 0, "k blocks \(lo)..<\(hi) transposed \(transposed): \(wrong) elements wrong")
+        }
+    }
+
     /// The product (AMX where available) against the plain path and against a double-precision
     /// sum of the rounded operands, on shapes that are not multiples of the 16/32 tiles, with and
     /// without accumulation and with strided operands.

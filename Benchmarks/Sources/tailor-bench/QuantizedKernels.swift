@@ -11,7 +11,8 @@ enum QuantizedKernels {
 
     /// (rows, out, in) with a label: SmolLM-135M's gate/up and q/o, and down so that Q4_K (blocks
     /// of 256) is measured on a width it accepts (576 is not a multiple of 256).
-    static let shapes = [(1024, 1536, 576, "gate/up"), (1024, 576, 576, "q/o"), (1024, 576, 1536, "down")]
+    static let shapes = [(1024, 1536, 576, "gate/up"), (1024, 576, 576, "q/o"), (1024, 576, 1536, "down"),
+                         (256, 4096, 4096, "llama-2-7b q/o, 256 tokens")]
 
     static func run(random: ([Int], Float) -> Tensor, timer: KernelTimer) throws {
         print("quantized matmul (tile of \(quantizedTileRows) rows dequantized per sgemm; bf16 on AMX: \(BF16MatMul.usesAMX)); ratio = sgemm time / this time")
@@ -40,6 +41,15 @@ enum QuantizedKernels {
                 }
                 timer.time("\(format.rawValue) dy·W \(label) \(shape)", flops: flops, versus: backward) {
                     w.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
+                }
+                // `--compute bf16`: the same blocks, each tile rounded to bf16 and multiplied on AMX.
+                guard var b = w as? any BF16Computable else { continue }
+                b.bf16Products = true
+                timer.time("\(format.rawValue) (bf16 compute) x·Wᵀ \(label) \(shape)", flops: flops, versus: forward) {
+                    b.multiply(x.pointer, rows: m, into: y.pointer)
+                }
+                timer.time("\(format.rawValue) (bf16 compute) dy·W \(label) \(shape)", flops: flops, versus: backward) {
+                    b.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
                 }
             }
         }

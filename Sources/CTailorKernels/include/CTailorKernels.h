@@ -19,6 +19,11 @@ size_t tailor_bf16_packed_count(int n, int k);
 /// zero padded. Rounds to nearest even.
 void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uint16_t *out);
 
+/// tailor_bf16_pack for the tiles of k blocks [kb_lo, kb_hi) only (k from kb_lo·32 to kb_hi·32, and
+/// below k); b points at k = kb_lo·32: element (r, c) at b[r*ldb + c − kb_lo·32], or at
+/// b[(c − kb_lo·32)*ldb + r] when `transposed`. Other tiles of `out` are not touched.
+void tailor_bf16_pack_kblocks(const float *b, int n, int k, int ldb, int transposed, int kb_lo, int kb_hi, uint16_t *out);
+
 /// tailor_bf16_pack in plain C, one element at a time (the reference for the AVX-512 path, which
 /// tailor_bf16_pack takes when the CPU has AVX512_BF16).
 void tailor_bf16_pack_reference(const float *b, int n, int k, int ldb, int transposed, uint16_t *out);

@@ -69,16 +69,6 @@ public enum BF16MatMul {
         }
     }
 
-    /// Calls `body(packed)` with B `[n, k]` (as ``Packed/init(_:n:k:ldb:transposed:)`` reads it)
-    /// packed into a pooled buffer: a tile of a weight that is packed for one product only.
-    public static func withPacked<R>(_ b: UnsafePointer<Float>, n: Int, k: Int, ldb: Int, transposed: Bool,
-                                     _ body: (UnsafePointer<UInt16>) -> R) -> R {
-        BufferPool.withScratch(tailor_bf16_packed_count(Int32(n), Int32(k)), of: UInt16.self) { packed in
-            pack(b, n: n, k: k, ldb: ldb, transposed: transposed, into: packed)
-            return body(packed)
-        }
-    }
-
     /// `tailor_bf16_pack` split across the workers by 32 rows of B: each block of rows is a
     /// contiguous run of tiles (`pad32(k)` elements per row).
     public static func pack(_ b: UnsafePointer<Float>, n: Int, k: Int, ldb: Int, transposed: Bool, into out: UnsafeMutablePointer<UInt16>) {
