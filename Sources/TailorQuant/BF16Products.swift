@@ -3,9 +3,9 @@ import TailorTape
 import TailorTensor
 
 /// A block-format matrix whose products may run in bf16: QLoRA's usual compute dtype
-/// (bitsandbytes' `bnb_4bit_compute_dtype=torch.bfloat16`). Each tile of W is dequantized to
-/// fp32 as usual, rounded to bf16 and packed for AMX tiles; the activations are rounded to bf16
-/// once per product; accumulation is fp32. Without AMX the same bf16 values go through sgemm.
+/// (bitsandbytes' `bnb_4bit_compute_dtype=torch.bfloat16`). Each tile of W is dequantized 32 rows
+/// at a time, rounded to bf16 and packed for AMX tiles; the activations are rounded to bf16 once per
+/// product; accumulation is fp32. Without AMX the same bf16 values go through sgemm.
 public protocol BF16Computable: TiledMatrix {
     /// Whether ``LinearWeight`` products of this matrix run in bf16 (default false: fp32, exact
     /// to the dequantized weights).
