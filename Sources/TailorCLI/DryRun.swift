@@ -10,7 +10,9 @@ enum DryRun {
         for s in data.skipped.prefix(10) { Swift.print("  skipped \(s)") }
         let m = bundle.model.configuration
         let estimate = ResourceEstimate(model: m, configuration: c, longest: data.train.map(\.ids.count).max() ?? 0)
-        Swift.print(String(format: "estimate: peak RAM ≈ %.2f GiB, ≈ %.2f s per step (measured sgemm %.0f GFLOP/s)",
-                           estimate.peakBytes / Double(1 << 30), estimate.secondsPerStep, estimate.sgemmGFLOPs))
+        let rate = estimate.bf16GFLOPs.map { String(format: "measured bf16 product on AMX %.0f GFLOP/s, sgemm %.0f", $0, estimate.sgemmGFLOPs) }
+            ?? String(format: "measured sgemm %.0f GFLOP/s", estimate.sgemmGFLOPs)
+        Swift.print(String(format: "estimate: peak RAM ≈ %.2f GiB, ≈ %.2f s per step (%@)",
+                           estimate.peakBytes / Double(1 << 30), estimate.secondsPerStep, rate))
     }
 }

@@ -7,11 +7,13 @@ import TailorTensor
 /// Memory: fp32 weights + trainable state (value, gradient and two moments) + kept activations
 /// (every block's, or only block inputs plus one block's working set with checkpointing) + the
 /// cross-entropy chunk + a fixed runtime overhead. Time: matmul FLOPs of the step divided by
-/// 60 % of a plain sgemm measured now.
+/// 60 % of a plain sgemm measured now (of a bf16 product on AMX under bf16 compute).
 public struct ResourceEstimate: Sendable {
     public let peakBytes: Double
     public let secondsPerStep: Double
     public let sgemmGFLOPs: Double
+    /// The measured rate of a bf16 product on AMX when the step's products run in bf16, else nil.
+    public let bf16GFLOPs: Double?
 
     public init(model m: ModelConfiguration, configuration c: TrainingConfiguration, longest: Int) {
         let h = Double(m.hiddenSize), q = Double(m.headCount * m.headDim), kv = Double(m.kvHeadCount * m.headDim)
@@ -43,7 +45,23 @@ public struct ResourceEstimate: Sendable {
         let recompute = c.checkpointing == "none" ? 0.0 : 1.0
         let flopsPerToken = forward * (2 + recompute + (c.full ? 1 : 0))
         sgemmGFLOPs = Self.measureSgemm()
-        secondsPerStep = flopsPerToken * tokens * Double(c.gradAccum) / (0.6 * sgemmGFLOPs * 1e9)
+        // bf16 products on AMX (`--compute bf16`, `--quantize bf16`) run at a measured bf16 rate.
+        bf16GFLOPs = (c.compute == "bf16" || c.quantize == "bf16") && BF16MatMul.usesAMX ? Self.measureBF16() : nil
+        secondsPerStep = flopsPerToken * tokens * Double(c.gradAccum) / (0.6 * (bf16GFLOPs ?? sgemmGFLOPs) * 1e9)
+    }
+
+    /// GFLOP/s of a 512³ product with bf16 operands on AMX, best of five.
+    static func measureBF16() -> Double {
+        let n = 512
+        let a = Tensor(zeros: [n, n]), b = Tensor(zeros: [n, n]), out = Tensor(zeros: [n, n])
+        let packed = BF16MatMul.Packed(b.pointer, n: n, k: n, ldb: n, transposed: false)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t = Date()
+            BF16MatMul.multiply(a.pointer, m: n, lda: n, packed, into: out.pointer, ldc: n, accumulate: false)
+            best = min(best, Date().timeIntervalSince(t))
+        }
+        return 2 * Double(n * n * n) / max(best, 1e-9) / 1e9
     }
 
     /// GFLOP/s of a 512³ sgemm, best of five (about 0.1 s).
