@@ -36,7 +36,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Start from an existing PEFT adapter folder.") var adapter: String?
     @Flag(help: "Train every weight instead of an adapter (small models).") var full = false
     @Option(help: "QLoRA: quantize the base's block projections at load (a folder or a GGUF): q8_0, q4_0, q4_k, nf4 or nf4-dq (NF4 with double quantization); or bf16 (mixed precision on AMX, the fast path).") var quantize: String?
-    @Option(help: "Frozen products in f32 or bf16 (bf16 operands, fp32 accumulation, AMX where the CPU has it; attention too): bf16 is QLoRA's usual compute dtype and 2–2.5× faster on AMX CPUs (default f32).") var compute: String?
+    @Option(help: "Frozen products in f32 or bf16 (bf16 operands, fp32 accumulation, AMX where the CPU has it; attention too): bf16 is QLoRA's usual compute dtype, 2–4× faster on a quantized base on AMX CPUs (default f32).") var compute: String?
     @Option(help: "adamw, adam, sgd or adafactor (default adamw).") var optimizer: String?
     @Option(help: "Peak learning rate (default 2e-4).") var lr: Double?
     @Option(help: "SGD momentum (default 0).") var momentum: Double?

@@ -4,8 +4,8 @@ import CTailorKernels
 /// other two are the batch's rows and a layer width.
 ///
 /// sgemm packs both operands on every call; with r ≈ 8 that copying costs more than the
-/// arithmetic (LoRA's six products were ~18 % of a bf16 training step, mostly in OpenBLAS's
-/// pack routines). With AVX-512 these run in C, reading the wide operand once and holding the
+/// arithmetic (LoRA's six products were ~18 % of a bf16 training step, more than half of it in
+/// OpenBLAS's pack routines). With AVX-512 these run in C, reading the wide operand once and holding the
 /// rank-sized one in L1; elsewhere, and as the tests' reference, they are sgemm calls.
 /// Row-major, contiguous small operands; the wide ones take a row stride.
 public enum SkinnyMatMul {
