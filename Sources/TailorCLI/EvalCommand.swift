@@ -11,6 +11,7 @@ struct EvalCommand: ParsableCommand {
 
     @Option(help: "Hugging Face model folder or .gguf file.") var model: String
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
+    @OptionGroup var base: BaseOptions
     @Option(help: "A .jsonl file (or a folder: its valid.jsonl, else train.jsonl).") var data: String
     @Option(help: "Data format: text, completion, chat or alpaca (default: detected).") var format: String?
     @Option(help: "Scored tokens: completions or all (default completions).") var mask = "completions"
@@ -20,7 +21,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let bundle = try ModelBundle.load(model)
+            let bundle = try base.load(model)
             if let adapter { try PEFTAdapter.load(folder: URL(fileURLWithPath: adapter), into: bundle.model) }
             var c = TrainingConfiguration()
             c.model = model

@@ -14,6 +14,7 @@ struct GenerateCommand: ParsableCommand {
     )
 
     @Option(help: "Hugging Face model folder or .gguf file.") var model: String
+    @OptionGroup var base: BaseOptions
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @Option(help: "Plain-text prompt.") var prompt: String?
     @Option(help: "A user message, sent through the chat template.") var chat: String?
@@ -31,7 +32,7 @@ struct GenerateCommand: ParsableCommand {
             guard (prompt == nil) != (chat == nil) else { throw TailorError("give exactly one of --prompt or --chat") }
             guard system == nil || chat != nil else { throw TailorError("--system goes with --chat") }
             guard !compare || adapter != nil else { throw TailorError("--compare needs --adapter") }
-            let bundle = try ModelBundle.load(model)
+            let bundle = try base.load(model)
             let tokenizer = try bundle.requireTokenizer()
             let ids = try promptIDs(bundle, tokenizer)
             let sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP)

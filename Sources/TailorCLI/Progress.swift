@@ -75,8 +75,10 @@ final class ProgressPrinter {
         if c.full {
             text += "  tailor generate --model \(out) \(chat)\n"
         } else {
-            text += "  tailor generate --model \(c.model) --adapter \(out) \(chat) --compare\n"
-            text += "  tailor eval --model \(c.model) --adapter \(out) --data \(c.validData ?? c.data)\n"
+            // The base as it was trained on (QLoRA's quantization, bf16 compute).
+            let base = (c.quantize.map { " --quantize \($0)" } ?? "") + (c.compute == "f32" ? "" : " --compute \(c.compute)")
+            text += "  tailor generate --model \(c.model)\(base) --adapter \(out) \(chat) --compare\n"
+            text += "  tailor eval --model \(c.model)\(base) --adapter \(out) --data \(c.validData ?? c.data)\n"
         }
         human(text)
     }

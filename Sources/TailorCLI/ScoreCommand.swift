@@ -13,8 +13,7 @@ struct ScoreCommand: ParsableCommand {
     )
 
     @Option(help: "Hugging Face model folder or .gguf file.") var model: String
-    @Option(help: "Quantize the base's block projections at load: q8_0, q4_0, q4_k, nf4 or nf4-dq (NF4 with double quantization), or bf16 (mixed precision).") var quantize: String?
-    @Option(help: "Frozen products in f32 or bf16 (bf16 operands, fp32 accumulation; see train --compute).") var compute = "f32"
+    @OptionGroup var base: BaseOptions
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @Option(help: "Comma-separated token ids (at least two).") var ids: String?
     @Option(help: "Text to score instead of --ids.") var text: String?
@@ -22,8 +21,7 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard ["f32", "bf16"].contains(compute) else { throw TailorError("--compute \(compute): must be f32 or bf16") }
-            let bundle = try ModelBundle.load(model, quantize: try quantize.map(BaseQuantization.init(parsing:)), computeBF16: compute == "bf16")
+            let bundle = try base.load(model)
             let tokens: [Int]
             switch (ids, text) {
             case (let ids?, nil): tokens = try parseIDs(ids)

@@ -71,6 +71,17 @@ import TailorTestSupport
             .filter { $0["type"] as? String == "train" }.compactMap { $0["loss"] as? Double }
         #expect(losses.count == 2 && losses.allSatisfy(\.isFinite), "\(r.stdout)")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("adapter_model.safetensors").path))
+        #expect((r.stdout + r.stderr).contains("tailor eval --model \(model.path) --quantize q4_0 --compute bf16 --adapter"), "the suggested eval holds the base as trained")
+        // eval on the base as trained: the same quantized base, in bf16 or in fp32 compute.
+        var evalLosses: [Double] = []
+        for compute in ["f32", "bf16"] {
+            let e = try runTailor(["eval", "--model", model.path, "--adapter", out.path, "--data", data.path, "--quantize", "q4_0",
+                                   "--compute", compute, "--json"])
+            let got = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
+            #expect(e.status == 0, "\(e.stderr)")
+            evalLosses.append(got?["loss"] as? Double ?? .nan)
+        }
+        #expect(evalLosses[0] != evalLosses[1] && abs(evalLosses[0] - evalLosses[1]) < 1e-2 * abs(evalLosses[0]), "eval f32 / bf16 compute: \(evalLosses)")
         let resumed = try runTailor(["train", "--resume", out.path, "--steps", "3", "--dry-run"])
         #expect(resumed.status == 0 && resumed.stdout.contains("compute") && resumed.stdout.contains("bf16"), "\(resumed.stdout)\n\(resumed.stderr)")
         // The time estimate uses the bf16 product's measured rate where it runs on AMX.
@@ -132,6 +143,8 @@ import TailorTestSupport
             (["train", "--model", "/nope", "--data", "x", "--compute", "fp16"], "compute must be one of f32, bf16"),
             (["train", "--model", "/nope", "--data", "x", "--full", "--compute", "bf16"], "--compute bf16 is for adapters"),
             (["score", "--model", "/nope", "--ids", "1,2", "--compute", "fp16"], "--compute fp16: must be f32 or bf16"),
+            (["eval", "--model", "/nope", "--data", "x", "--compute", "fp16"], "--compute fp16: must be f32 or bf16"),
+            (["generate", "--model", "/nope", "--prompt", "x", "--quantize", "q3"], "--quantize q3: not supported"),
             (["train", "--config", "/no/such.yaml"], "/no/such.yaml: cannot read"),
             (["eval", "--model", "/nope", "--data", "x"], "/nope: no such model folder"),
         ]
