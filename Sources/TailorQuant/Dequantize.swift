@@ -1,3 +1,4 @@
+import CTailorKernels
 import TailorTensor
 
 /// Block dequantization, ported line by line from ggml's `dequantize_row_*` (ggml-quants.c at
@@ -20,6 +21,7 @@ public enum Dequantize {
         case 0: for i in 0..<count { dst[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
         case 1: for i in 0..<count { dst[i] = f16(p, 2 * i) }
         case 30: for i in 0..<count { dst[i] = HalfFloat.bf16ToFloat(u16(p, 2 * i)) }
+        case 2 where FastMath.usesAVX512: tailor_dequant_q4_0(p.assumingMemoryBound(to: UInt8.self), blocks, dst)
         case 2: for b in 0..<blocks { q4_0(p + 18 * b, dst + 32 * b) }
         case 3: for b in 0..<blocks { q4_1(p + 20 * b, dst + 32 * b) }
         case 6: for b in 0..<blocks { q5_0(p + 22 * b, dst + 32 * b) }
@@ -29,6 +31,17 @@ public enum Dequantize {
         case 13: for b in 0..<blocks { q5_K(p + 176 * b, dst + 256 * b) }
         case 14: for b in 0..<blocks { q6_K(p + 210 * b, dst + 256 * b) }
         default: preconditionFailure("dequantize: type \(type) is not supported")
+        }
+    }
+
+    /// ``rows(_:_:into:count:)`` in plain Swift for every type (the reference for the AVX-512 Q4_0
+    /// loop the fast path takes).
+    public static func rowsReference(_ type: GGMLType, _ src: UnsafeRawBufferPointer, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        guard let p = src.baseAddress, count > 0 else { return }
+        let blocks = count / type.blockSize
+        switch type.id {
+        case 2: for b in 0..<blocks { q4_0(p + 18 * b, dst + 32 * b) }
+        default: rows(type, src, into: dst, count: count)
         }
     }
 

@@ -40,6 +40,28 @@ import TailorTestSupport
         #expect(firstDiff == nil, "\(name): dequantized bits differ from ggml at element \(firstDiff ?? -1)")
     }
 
+    /// The AVX-512 Q4_0 loop against the plain Swift one on random blocks, whose f16 scales cover
+    /// every kind of half (normal, subnormal, zero, infinity, NaN): the same bits.
+    @Test(arguments: [GGMLType.q4_0])
+    func fastDequantizationMatchesPlainLoop(_ type: GGMLType) {
+        var state: UInt64 = 7  // a fixed LCG: the same bytes every run
+        let blocks = 4099, count = blocks * 32
+        var bytes = (0..<blocks * type.blockBytes).map { _ -> UInt8 in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        for (b, scale) in [0x0000, 0x0001, 0x03FF, 0x3C00, 0xBC00, 0x7C00, 0xFC00, 0x7E00, 0x7BFF].enumerated() {  // fixed scales first
+            bytes[b * type.blockBytes] = UInt8(scale & 0xFF); bytes[b * type.blockBytes + 1] = UInt8(scale >> 8)
+        }
+        var fast = [Float](repeating: 1, count: count), plain = [Float](repeating: 2, count: count)
+        bytes.withUnsafeBytes { src in
+            fast.withUnsafeMutableBufferPointer { Dequantize.rows(type, src, into: $0.baseAddress!, count: count) }
+            plain.withUnsafeMutableBufferPointer { Dequantize.rowsReference(type, src, into: $0.baseAddress!, count: count) }
+        }
+        let wrong = zip(fast, plain).filter { !($0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN)) }.count
+        #expect(wrong == 0, "\(type): \(wrong) of \(count) values differ")
+    }
+
     @Test(arguments: ["F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"])
     func quantizerMatchesGGMLReference(_ name: String) throws {
         let f = Self.reference

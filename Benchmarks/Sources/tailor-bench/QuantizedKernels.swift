@@ -36,6 +36,12 @@ enum QuantizedKernels {
                     continue
                 }
                 let w = try format.quantize("bench.\(label).weight", dense)
+                if let rows = w as? any RowReadableWeight, format != .bf16 {  // dequantization alone, one thread, into L2-sized strips
+                    let strip = Tensor(zeros: [32, k])
+                    timer.time("\(format.rawValue) dequantize \(label) \(n)×\(k), 32 rows at a time", bytes: Double(4 * n * k)) {
+                        for r0 in stride(from: 0, to: n, by: 32) { rows.dequantizeRows(r0..<min(n, r0 + 32), into: strip.pointer) }
+                    }
+                }
                 timer.time("\(format.rawValue) x·Wᵀ \(label) \(shape)", flops: flops, versus: forward) {
                     w.multiply(x.pointer, rows: m, into: y.pointer)
                 }

@@ -66,6 +66,10 @@ void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packe
 /// 1 when the CPU and OS support AVX-512F (the elementwise kernels below need it).
 int tailor_avx512_available(void);
 
+/// ggml Q4_0 blocks (18 bytes: an f16 scale, then 32 nibbles) to `blocks`·32 floats, bit for bit
+/// as ggml's dequantize_row_q4_0 (AVX-512F).
+void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst);
+
 /// Products with one small dimension r (a LoRA rank), reading the big operand once (AVX-512F).
 /// t[i·ldt + j] = alpha·Σ_c x[i·ldx + c]·a[j·k + c] for i < rows, j < r (x·aᵀ, a [r, k]).
 void tailor_skinny_dots(const float *x, long ldx, int rows, int k, const float *a, int r, float alpha, float *t, int ldt);
