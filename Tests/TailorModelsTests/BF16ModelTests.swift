@@ -64,17 +64,20 @@ import TailorTestSupport
     /// A quantized GGUF (llama.cpp's converter left the 48-wide matrices F16, the rest Q8_0) with
     /// bf16 compute: Q8_0 matrices stay mapped and switch, F16 ones become bf16 matrices; logits
     /// within bf16 tolerance of fp32 compute.
-    @Test func computeInBF16OnAQuantizedGGUF() throws {
-        let path = fixture("gguf/qwen2-tied-q8_0.gguf").path
+    /// (llama-gqa's Q8_0 q/k rows are also permuted in the file, and read back through the row order.)
+    @Test(arguments: ["qwen2-tied-q8_0", "llama-gqa-q8_0"])
+    func computeInBF16OnAQuantizedGGUF(_ name: String) throws {
+        let path = fixture("gguf/\(name).gguf").path
         let f32 = try GGUFModel.load(GGUFFile(path: path)), bf = try GGUFModel.load(GGUFFile(path: path))
         try bf.computeInBF16()
-        let weights = [bf.embedding, bf.outputHead] + bf.blocks.flatMap { b in LinearKind.allCases.map { b[$0].weight } }
+        // Every multiplied matrix: the head (the embedding when tied; an untied embedding is only looked up) and the projections.
+        let weights = [bf.outputHead] + bf.blocks.flatMap { b in LinearKind.allCases.map { b[$0].weight } }
         let switched = weights.filter { ($0 as? QuantizedMatrix)?.bf16Products == true }.count, rounded = weights.filter { $0 is BF16Matrix }.count
-        #expect(switched > 0 && rounded > 0 && switched + rounded == weights.count, "\(switched) Q8_0 + \(rounded) bf16 of \(weights.count)")
+        #expect(switched > 0 && switched + rounded == weights.count, "\(name): \(switched) Q8_0 + \(rounded) bf16 of \(weights.count)")
         let batch = Batch(sequences: [[1, 5, 9, 3, 7, 2], [4, 4, 8, 1, 6, 0]])
         let a = bf.logits(batch).array, b = f32.logits(batch).array
         #expect(a != b)
         let scale = b.map(abs).max()!
-        expectClose(a, b, atol: 2e-2 * scale, "bf16-compute logits vs fp32-compute")
+        expectClose(a, b, atol: 2e-2 * scale, "\(name): bf16-compute logits vs fp32-compute")
     }
 }
