@@ -98,26 +98,25 @@ void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uin
     tailor_bf16_pack_reference(b, n, k, ldb, transposed, out);
 }
 
-void tailor_bf16_pack_kblocks(const float *b, int n, int k, int ldb, int transposed, int kb_lo, int kb_hi, uint16_t *out) {
-    if (has_avx512_bf16()) { pack_avx512(b, n, k, ldb, transposed, kb_lo, kb_hi, out); return; }
-    int kblocks = pad32(k) / 32;
+// The plain loop, one element at a time, over the tiles of k blocks [kb_lo, kb_hi); b points at k = kb_lo·32.
+static void pack_plain(const float *b, int n, int k, int ldb, int transposed, int kb_lo, int kb_hi, uint16_t *out) {
+    int kblocks = pad32(k) / 32, kbase = kb_lo * 32;
     for (int nb = 0; nb < pad32(n) / 16; nb++)
         for (int kb = kb_lo; kb < kb_hi; kb++) memset(out + ((size_t)nb * kblocks + kb) * 512, 0, 512 * sizeof(uint16_t));
     for (int r = 0; r < n; r++)
-        for (int c = kb_lo * 32; c < k && c < kb_hi * 32; c++) {
-            int cl = c - kb_lo * 32;
-            float v = transposed ? b[(size_t)cl * ldb + r] : b[(size_t)r * ldb + cl];
+        for (int c = kbase; c < k && c < kb_hi * 32; c++) {
+            float v = transposed ? b[(size_t)(c - kbase) * ldb + r] : b[(size_t)r * ldb + (c - kbase)];
             out[packed_index(k, r, c)] = round_bf16(v);
         }
 }
 
+void tailor_bf16_pack_kblocks(const float *b, int n, int k, int ldb, int transposed, int kb_lo, int kb_hi, uint16_t *out) {
+    if (has_avx512_bf16()) { pack_avx512(b, n, k, ldb, transposed, kb_lo, kb_hi, out); return; }
+    pack_plain(b, n, k, ldb, transposed, kb_lo, kb_hi, out);
+}
+
 void tailor_bf16_pack_reference(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
-    memset(out, 0, tailor_bf16_packed_count(n, k) * sizeof(uint16_t));
-    for (int r = 0; r < n; r++)
-        for (int c = 0; c < k; c++) {
-            float v = transposed ? b[(size_t)c * ldb + r] : b[(size_t)r * ldb + c];
-            out[packed_index(k, r, c)] = round_bf16(v);
-        }
+    pack_plain(b, n, k, ldb, transposed, 0, pad32(k) / 32, out);
 }
 
 float tailor_bf16_packed_get(const uint16_t *packed, int n, int k, int r, int c) {

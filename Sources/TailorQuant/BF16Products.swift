@@ -19,10 +19,10 @@ extension BF16Computable {
                       amx: Bool = BF16MatMul.usesAMX) {
         let k = inFeatures
         guard amx else {
-            let x16 = Self.rounded(x, rows: rows, columns: k, ld: k)  // [rows, in], bf16 values
+            let x16 = BF16MatMul.rounded(x, rows: rows, columns: k, ld: k)  // [rows, in], bf16 values
             forEachTile(outputs) { lo, hi, tile in
-                Self.roundInPlace(tile, count: (hi - lo) * k)
-                BLAS.gemm(transB: true, m: rows, n: hi - lo, k: k, a: x16.pointer, lda: k, b: tile, ldb: k,
+                let w16 = BF16MatMul.rounded(tile, rows: hi - lo, columns: k, ld: k)  // W[lo..<hi], bf16 values
+                BLAS.gemm(transB: true, m: rows, n: hi - lo, k: k, a: x16.pointer, lda: k, b: w16.pointer, ldb: k,
                           c: y + (lo - outputs.lowerBound), ldc: ldy)
             }
             return
@@ -42,9 +42,9 @@ extension BF16Computable {
         let k = inFeatures
         guard amx else {
             forEachTile(outputs) { lo, hi, tile in
-                let dy16 = Self.rounded(dy + (lo - outputs.lowerBound), rows: rows, columns: hi - lo, ld: ldDy)  // [rows, hi − lo]
-                Self.roundInPlace(tile, count: (hi - lo) * k)
-                BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy16.pointer, lda: hi - lo, b: tile, ldb: k, beta: 1, c: dx, ldc: k)
+                let dy16 = BF16MatMul.rounded(dy + (lo - outputs.lowerBound), rows: rows, columns: hi - lo, ld: ldDy)  // [rows, hi − lo]
+                let w16 = BF16MatMul.rounded(tile, rows: hi - lo, columns: k, ld: k)
+                BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy16.pointer, lda: hi - lo, b: w16.pointer, ldb: k, beta: 1, c: dx, ldc: k)
             }
             return
         }
@@ -83,16 +83,5 @@ extension BF16Computable {
                 body(lo, hi, packed)
             }
         }
-    }
-
-    /// `[rows, columns]` of a (row stride `ld`) rounded to bf16 values, kept as fp32.
-    static func rounded(_ a: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int) -> Tensor {
-        let out = Tensor(uninitialized: [rows, columns])
-        for i in 0..<rows { for j in 0..<columns { out.pointer[i * columns + j] = BF16MatMul.roundedToBF16(a[i * ld + j]) } }
-        return out
-    }
-
-    static func roundInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { p[i] = BF16MatMul.roundedToBF16(p[i]) }
     }
 }

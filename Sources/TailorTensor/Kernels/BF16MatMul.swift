@@ -101,16 +101,23 @@ public enum BF16MatMul {
                                  inputs: Range<Int>? = nil, into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
         let rowsB = outputs ?? 0..<b.n, ks = inputs ?? 0..<b.k, k = ks.count, tile = 256
         if m == 0 || rowsB.isEmpty { return }
-        let a16 = UnsafeMutablePointer<Float>.allocate(capacity: m * k)  // [m, k], bf16 values
+        let a16 = rounded(a, rows: m, columns: k, ld: lda)  // [m, k], bf16 values
         let rows = UnsafeMutablePointer<Float>.allocate(capacity: min(tile, rowsB.count) * k)  // [tile, k]
-        defer { a16.deallocate(); rows.deallocate() }
-        for i in 0..<m { for j in 0..<k { a16[i * k + j] = roundedToBF16(a[i * lda + j]) } }
+        defer { rows.deallocate() }
         for lo in stride(from: rowsB.lowerBound, to: rowsB.upperBound, by: tile) {
             let hi = min(rowsB.upperBound, lo + tile)
             b.rows(lo..<hi, columns: ks, into: rows)
-            BLAS.gemm(transB: true, m: m, n: hi - lo, k: k, a: a16, lda: k, b: rows, ldb: k,
+            BLAS.gemm(transB: true, m: m, n: hi - lo, k: k, a: a16.pointer, lda: k, b: rows, ldb: k,
                       beta: accumulate ? 1 : 0, c: c + (lo - rowsB.lowerBound), ldc: ldc)
         }
+    }
+
+    /// `[rows, columns]` of `a` (row stride `ld`) rounded to bf16 values, kept as fp32: the left
+    /// operand of the sgemm paths that stand in for AMX.
+    public static func rounded(_ a: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int) -> Tensor {
+        let out = Tensor(uninitialized: [rows, columns])
+        for i in 0..<rows { for j in 0..<columns { out.pointer[i * columns + j] = roundedToBF16(a[i * ld + j]) } }
+        return out
     }
 
     /// x rounded to the nearest bf16 (ties to even), as fp32.
