@@ -6,7 +6,7 @@ import Tailor
 struct Kernels: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Microbenchmarks of the kernels a training step spends its time in.")
 
-    static let groups = ["sgemm", "attention", "elementwise", "cross-entropy", "quantized"]
+    static let groups = ["sgemm", "lora", "attention", "elementwise", "cross-entropy", "quantized"]
 
     @Option(help: "Threads for BLAS and Tailor's loops (default: all cores).") var threads: Int?
     @Option(help: "Repetitions per kernel (median reported).") var reps = 5
@@ -41,6 +41,26 @@ struct Kernels: ParsableCommand {
                 let at = tb ? a : a
                 timer.time(label, flops: 2 * Double(m * n * k)) {
                     MatMul.forward(at.pointer, b.pointer, c.pointer, m: m, n: n, k: k, transA: false, transB: tb)
+                }
+            }
+        }
+
+        // LoRA's rank-sized products (r 8) at the benchmark's row counts (4 × 256, 2 × 2048), both widths.
+        if selected.contains("lora") {
+            let r = 8
+            for rows in [1024, 4096] {
+                for k in [576, 1536] {
+                    let x = random([rows, k]), a = random([r, k]), t = random([rows, r]), y = Tensor(zeros: [rows, k])
+                    let flops = 2 * Double(rows * r * k)
+                    timer.time("LoRA t = x·Aᵀ \(rows)×\(r)×\(k)", flops: flops) {
+                        SkinnyMatMul.dots(x.pointer, ldx: k, rows: rows, k: k, a.pointer, r: r, into: t.pointer, ldt: r)
+                    }
+                    timer.time("LoRA y += t·B \(rows)×\(k)×\(r)", flops: flops) {
+                        SkinnyMatMul.rankUpdate(t.pointer, ldt: r, rows: rows, r: r, a.pointer, n: k, into: y.pointer, ldy: k, accumulate: true)
+                    }
+                    timer.time("LoRA dA = tᵀ·x \(r)×\(k)×\(rows)", flops: flops) {
+                        SkinnyMatMul.outer(t.pointer, ldt: r, rows: rows, r: r, x.pointer, ldx: k, k: k, into: a.pointer, accumulate: false)
+                    }
                 }
             }
         }
