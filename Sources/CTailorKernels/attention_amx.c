@@ -9,18 +9,21 @@
 // Written to [rows, seq] fp32 arrays, these two products (inner dimension only the head size) ran
 // at half the speed they reach into L1: their stores, not their multiplies, were the limit.
 
+// What the row pass needs of each stacked row r (head r / tq, query q0 + r % tq), worked out once
+// per call rather than with an integer division per row in every 32-key block.
+typedef struct { float lse, d; int first, last; } row_info;
+
 // Row r's P and dS over one block of 32 keys from j0, lanes outside its keys zero: out[0..1] the
 // two halves of P, out[2..3] of dS.
 __attribute__((target("avx512f")))
-static inline void row_block(const float *s, const float *dp, int r, int tq, int j0, const int32_t *first_key, int q0,
-                             const float *lse, long lse_head, const float *drow, __m512 out[4]) {
-    int head = r / tq, i = r % tq;
-    int lo = first_key[i] - j0, hi = q0 + i - j0;  // this block's columns 0..<32
+static inline void row_block(const float *s, const float *dp, int r, int j0, const row_info *info, __m512 out[4]) {
+    row_info w = info[r];
+    int lo = w.first - j0, hi = w.last - j0;  // this block's columns 0..<32
     if (lo > 31 || hi < 0) {
         out[0] = out[1] = out[2] = out[3] = _mm512_setzero_ps();
         return;
     }
-    __m512 l = _mm512_set1_ps(lse[head * lse_head + i]), d = _mm512_set1_ps(drow[r]);
+    __m512 l = _mm512_set1_ps(w.lse), d = _mm512_set1_ps(w.d);
     for (int h = 0; h < 2; h++) {  // P = e^(S − lse); dS = P ⊙ (dP − d)
         __mmask16 k = in_range(16 * h, lo, hi);
         __m512 e = _mm512_maskz_mov_ps(k, exp16_softmax(_mm512_load_ps(s + r * 32 + 16 * h), l));
@@ -33,15 +36,14 @@ static inline void row_block(const float *s, const float *dp, int r, int tq, int
 // one 64-byte row of the B tiles (k pairs, VNNI) that dV and dK multiply by, so they are written
 // packed directly; dS also as rows, for dQ (padding rows included).
 __attribute__((target("avx512f,avx512bw,avx512bf16,avx512vl")))
-static void row_pass(const float *s, const float *dp, int rows, int tq, int j0, int key0, const int32_t *first_key, int q0,
-                     const float *lse, long lse_head, const float *drow, uint16_t *ds16, long ldo, uint16_t *p_pack,
-                     uint16_t *ds_pack) {
+static void row_pass(const float *s, const float *dp, int rows, int j0, int key0, const row_info *info, uint16_t *ds16,
+                     long ldo, uint16_t *p_pack, uint16_t *ds_pack) {
     int kblocks = (rows + 31) / 32, nb = (j0 - key0) / 16;
     for (int r = 0; r < kblocks * 32; r += 2) {
         __m512 a[4], b[4];
-        if (r < rows) row_block(s, dp, r, tq, j0, first_key, q0, lse, lse_head, drow, a);
+        if (r < rows) row_block(s, dp, r, j0, info, a);
         else a[0] = a[1] = a[2] = a[3] = _mm512_setzero_ps();
-        if (r + 1 < rows) row_block(s, dp, r + 1, tq, j0, first_key, q0, lse, lse_head, drow, b);
+        if (r + 1 < rows) row_block(s, dp, r + 1, j0, info, b);
         else b[0] = b[1] = b[2] = b[3] = _mm512_setzero_ps();
         for (int h = 0; h < 2; h++) {
             size_t tile = ((size_t)(nb + h) * kblocks + r / 32) * 512 + (size_t)(r % 32) / 2 * 32;
@@ -63,6 +65,11 @@ void tailor_attention_backward_scores_bf16(const uint16_t *qs16, const uint16_t 
     amx_configure_tiles();
     int kblocks = kpad / 32, stride = ((packed_k + 31) & ~31) / 32, strips = (rows + 15) / 16;
     float *s = scratch, *dp = scratch + (long)(rows + 31) / 32 * 32 * 32;  // [pad32(rows), 32] each
+    row_info *info = (row_info *)(dp + (long)(rows + 31) / 32 * 32 * 32);    // [rows]
+    for (int r = 0; r < rows; r++) {
+        int head = r / tq, i = r % tq;
+        info[r] = (row_info){lse[head * lse_head + i], drow[r], first_key[i], q0 + i};
+    }
     for (int j0 = key0; j0 < key1; j0 += 32) {
         const uint16_t *k0 = kpack + (size_t)(j0 / 16) * stride * 512, *k1 = k0 + (size_t)stride * 512;
         const uint16_t *v0 = vpack + (size_t)(j0 / 16) * stride * 512, *v1 = v0 + (size_t)stride * 512;
@@ -85,7 +92,7 @@ void tailor_attention_backward_scores_bf16(const uint16_t *qs16, const uint16_t 
             _tile_stored(0, sr, 128); _tile_stored(1, sr + 16, 128);
             _tile_stored(2, dr, 128); _tile_stored(3, dr + 16, 128);
         }
-        row_pass(s, dp, rows, tq, j0, key0, first_key, q0, lse, lse_head, drow, ds16, ldo, p_pack, ds_pack);
+        row_pass(s, dp, rows, j0, key0, info, ds16, ldo, p_pack, ds_pack);
     }
     _tile_release();
 }

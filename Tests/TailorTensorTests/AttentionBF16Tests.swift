@@ -163,7 +163,7 @@ import CTailorKernels
             }
             let packed = tailor_bf16_packed_count(Int32(nk), Int32(m))
             var ds16 = [UInt16](repeating: 0xFFFF, count: mp * kp), pPack = [UInt16](repeating: 0xFFFF, count: packed), dsPack = pPack
-            let scratch = Tensor(zeros: [2 * mp * 32])
+            let scratch = Tensor(zeros: [2 * mp * 32 + 4 * m])
             tailor_attention_backward_scores_bf16(qs16, dos16, Int32(m), Int32(dp), kPack, vPack, Int32(d), Int32(key0), Int32(key1),
                                                   fk.baseAddress!, Int32(q0), Int32(tq), lse.pointer + q0, seq, rowDots.pointer,
                                                   &ds16, kp, &pPack, &dsPack, scratch.pointer)

@@ -87,8 +87,10 @@ void tailor_skinny_outer(const float *t, int ldt, int rows, int r, const float *
 /// h = silu(gate)·up over n elements (AVX-512F; call only when tailor_avx512_available()).
 void tailor_swiglu_forward(const float *gate, const float *up, float *h, long n);
 
-/// dgate += dh·up·silu'(gate), dup += dh·silu(gate) over n elements (AVX-512F).
-void tailor_swiglu_backward(const float *dh, const float *gate, const float *up, float *dgate, float *dup, long n);
+/// dgate (+)= dh·up·silu'(gate), dup (+)= dh·silu(gate) over n elements (AVX-512F): `+=` into a
+/// buffer whose accumulate flag is set, `=` otherwise.
+void tailor_swiglu_backward(const float *dh, const float *gate, const float *up, float *dgate, float *dup, long n,
+                            int accumulate_gate, int accumulate_up);
 
 /// Tiled attention's forward row pass (AVX-512F) over scores[rows, cols]: row i sees columns
 /// lo = first_key[i] − key_offset ... hi = q0 + i − key_offset. Each row becomes its softmax over
@@ -120,7 +122,7 @@ void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols,
 /// (n = key1 − key0, k = rows, zero rows up to pad32(rows)): the right operands of dV += Pᵀ·dO and
 /// dK += dSᵀ·Q. Row r is row i = r mod tq of head r / tq: it sees keys first_key[i] ... q0 + i, its
 /// log-sum-exp is lse[(r / tq)·lse_head + i] and drow[r] = rowsum(dO ⊙ O). scratch holds
-/// 2·pad32(rows)·32 floats (64-byte aligned). AMX machines only.
+/// 2·pad32(rows)·32 + 4·rows floats (64-byte aligned). AMX machines only.
 void tailor_attention_backward_scores_bf16(const uint16_t *qs16, const uint16_t *dos16, int rows, int kpad,
                                            const uint16_t *kpack, const uint16_t *vpack, int packed_k, int key0, int key1,
                                            const int32_t *first_key, int q0, int tq, const float *lse, long lse_head,

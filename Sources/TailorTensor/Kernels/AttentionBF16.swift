@@ -81,10 +81,10 @@ extension Attention {
         if dq == nil && dk == nil && dv == nil { return }
         let tile = bf16Tile, rep = s.heads / s.kvHeads, d = s.headDim
         let mMax = rep * min(tile, s.seq), sp = pad32(s.seq), dp = pad32(d), mp = pad32(mMax)
-        let floats = [2 * mp * 32, mMax, mMax * d, d * s.seq, d * s.seq]
+        let floats = [2 * mp * 32 + 4 * mMax, mMax, mMax * d, d * s.seq, d * s.seq]
         let halves = [sp * dp, sp * dp, dp * sp, mp * dp, mp * dp, mp * sp, sp * mp, sp * mp, dp * mp]
         forEachRun(s, tile: tile, firstKey: firstKey, floats: floats, halves: halves) { run, scratch in
-            let blocks = scratch.floats[0], rowDots = scratch.floats[1]                         // 2 × [pad32(m), 32], [m]
+            let blocks = scratch.floats[0], rowDots = scratch.floats[1]                         // 2 × [pad32(m), 32] + 4 × [m], [m]
             let t = scratch.floats[2]                                                           // dQs [m, D]
             let dKt = scratch.floats[3], dVt = scratch.floats[4]                                // [D, seq]
             let kPack = scratch.halves[0], vPack = scratch.halves[1]                            // K, V [seq, D] in tiles
