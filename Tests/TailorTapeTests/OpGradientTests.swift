@@ -83,6 +83,27 @@ import TailorTestSupport
         checkGradients(inputs: [rng.tensor([3, 4]), rng.tensor([3, 4])], "add") { t, v in t.add(v[0], v[1]) }
     }
 
+    /// Inputs that reach the gradient through two ops, in both orders: the first backward to reach
+    /// a slot writes it (``Tape/gradientDestination(of:)``), the later ones add to it.
+    @Test mutating func opsWriteThenAccumulate() {
+        let cache = RoPECache(headDim: 2, theta: 10, scaling: .none)
+        checkGradients(inputs: [rng.tensor([3, 4], -3, 3), rng.tensor([3, 4])], "swiglu, then add reaches gate first") { t, v in
+            t.add(t.swiglu(v[0], v[1]), v[0])
+        }
+        checkGradients(inputs: [rng.tensor([3, 4], -3, 3), rng.tensor([3, 4])], "add(x, x), then swiglu reaches x first") { t, v in
+            t.swiglu(v[0], t.add(v[0], v[0]))
+        }
+        checkGradients(inputs: [rng.tensor([3, 4])], "add(x, x): x takes the output gradient, then adds it again") { t, v in
+            t.add(v[0], v[0])
+        }
+        checkGradients(inputs: [rng.tensor([3, 4]), rng.tensor([3, 4])], "add(add(x, y), x): handed on twice") { t, v in
+            t.swiglu(t.add(t.add(v[0], v[1]), v[0]), v[1])
+        }
+        checkGradients(inputs: [rng.tensor([3, 4])], "rope, then add reaches x first") { t, v in
+            t.add(t.rope(v[0], heads: 2, headDim: 2, positions: [0, 2, 5], cache: cache), v[0])
+        }
+    }
+
     /// Fused projection + cross-entropy, with ignored rows and a trainable (tied-style) weight.
     @Test mutating func crossEntropy() {
         let w = Parameter("head", rng.tensor([11, 4]), requiresGrad: true)

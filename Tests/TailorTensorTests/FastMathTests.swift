@@ -85,5 +85,16 @@ import TailorTensor
         for (a, b, what) in [(h, hr, "h"), (dg, dgr, "dGate"), (du, dur, "dUp")] {
             for i in 0..<n { #expect(abs(a[i] - b[i]) <= 1e-6 * max(abs(b[i]), 1), "\(what)[\(i)] (AVX-512: \(FastMath.usesAVX512)): \(a[i]) vs \(b[i])") }
         }
+        // Written, not accumulated, into one buffer at a time: its old contents (NaN) are never read,
+        // and it holds what accumulating into zeros gives.
+        for (gateWritten, upWritten) in [(true, false), (false, true)] {
+            var dgw = [Float](repeating: gateWritten ? .nan : 0.5, count: n), duw = [Float](repeating: upWritten ? .nan : -0.25, count: n)
+            var dgz = [Float](repeating: gateWritten ? 0 : 0.5, count: n), duz = [Float](repeating: upWritten ? 0 : -0.25, count: n)
+            SwiGLU.backward(dh: dh, gate: gate, up: up, dGate: &dgw, dUp: &duw, count: n, accumulateGate: !gateWritten, accumulateUp: !upWritten)
+            SwiGLU.backwardReference(dh: dh, gate: gate, up: up, dGate: &dgz, dUp: &duz, count: n)
+            for (a, b, what) in [(dgw, dgz, "dGate"), (duw, duz, "dUp")] {
+                for i in 0..<n { #expect(abs(a[i] - b[i]) <= 1e-6 * max(abs(b[i]), 1), "written \(what)[\(i)]: \(a[i]) vs \(b[i])") }
+            }
+        }
     }
 }

@@ -11,9 +11,9 @@ extension Tape {
         let (g, u, count) = (gate.value, up.value, h.count)
         let (gateSlot, upSlot) = (gate.slot, up.slot)
         return record(h, needsGradient: needsGradient(gate, up)) { dh, tape in
-            SwiGLU.backward(dh: dh.pointer, gate: g.pointer, up: u.pointer,
-                            dGate: tape.gradientBuffer(of: gateSlot)?.pointer, dUp: tape.gradientBuffer(of: upSlot)?.pointer,
-                            count: count)
+            let dGate = tape.gradientDestination(of: gateSlot), dUp = tape.gradientDestination(of: upSlot)
+            SwiGLU.backward(dh: dh.pointer, gate: g.pointer, up: u.pointer, dGate: dGate?.buffer.pointer, dUp: dUp?.buffer.pointer,
+                            count: count, accumulateGate: dGate?.accumulate ?? true, accumulateUp: dUp?.accumulate ?? true)
         }
     }
 
@@ -24,8 +24,13 @@ extension Tape {
         Elementwise.add(a.value.pointer, b.value.pointer, out.pointer, count: out.count)
         let slots = [a.slot, b.slot]  // the backward needs neither value
         return record(out, needsGradient: needsGradient(a, b)) { d, tape in
+            // The tape is done with d: the first input no gradient reached yet takes it as it is.
+            var handedOn = false
             for x in slots {
-                if let g = tape.gradientBuffer(of: x) { Elementwise.accumulate(d.pointer, into: g.pointer, count: g.count) }
+                if !handedOn && tape.adoptGradient(d, for: x) { handedOn = true; continue }
+                guard let (g, accumulate) = tape.gradientDestination(of: x) else { continue }
+                if accumulate { Elementwise.accumulate(d.pointer, into: g.pointer, count: g.count) }
+                else { g.pointer.update(from: d.pointer, count: g.count) }
             }
         }
     }

@@ -33,10 +33,10 @@ extension Tape {
         }
         let xSlot = x.slot  // the backward does not need x's value
         return record(y, needsGradient: needsGradient(x)) { dy, tape in
-            guard let dx = tape.gradientBuffer(of: xSlot) else { return }
-            positions.withUnsafeBufferPointer { pos in  // dx += Rᵀ dy
+            guard let (dx, accumulate) = tape.gradientDestination(of: xSlot) else { return }
+            positions.withUnsafeBufferPointer { pos in  // dx (+)= Rᵀ dy
                 RoPE.apply(dy.pointer, dx.pointer, rows: rows, heads: heads, headDim: headDim, positions: pos,
-                           cos: cosT, sin: sinT, inverse: true, accumulate: true)
+                           cos: cosT, sin: sinT, inverse: true, accumulate: accumulate)
             }
         }
     }

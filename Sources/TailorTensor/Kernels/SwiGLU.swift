@@ -30,41 +30,37 @@ public enum SwiGLU {
         }
     }
 
-    /// Accumulates dGate and dUp (either may be nil). dh, gate, up: `[count]`.
+    /// Accumulates into dGate and dUp (either may be nil), or writes a buffer whose `accumulate…`
+    /// flag is false (its old contents are then never read). dh, gate, up: `[count]`.
     ///
     /// silu'(g) = σ(g)·(1 + g·(1 − σ(g))).
     public static func backward(
         dh: UnsafePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
-        dGate: UnsafeMutablePointer<Float>?, dUp: UnsafeMutablePointer<Float>?, count: Int
+        dGate: UnsafeMutablePointer<Float>?, dUp: UnsafeMutablePointer<Float>?, count: Int,
+        accumulateGate: Bool = true, accumulateUp: Bool = true
     ) {
         Parallel.forEachChunk(count, minChunk: 1 << 14) { r in
             let lo = r.lowerBound
             if FastMath.usesAVX512, let dUp, let dGate {
-                tailor_swiglu_backward(dh + lo, gate + lo, up + lo, dGate + lo, dUp + lo, r.count)
+                tailor_swiglu_backward(dh + lo, gate + lo, up + lo, dGate + lo, dUp + lo, r.count,
+                                       accumulateGate ? 1 : 0, accumulateUp ? 1 : 0)
             } else {
                 backwardReference(dh: dh + lo, gate: gate + lo, up: up + lo, dGate: dGate.map { $0 + lo }, dUp: dUp.map { $0 + lo },
-                                  count: r.count)
+                                  count: r.count, accumulateGate: accumulateGate, accumulateUp: accumulateUp)
             }
         }
     }
 
-    /// ``backward(dh:gate:up:dGate:dUp:count:)`` as a plain loop on one thread.
+    /// ``backward(dh:gate:up:dGate:dUp:count:accumulateGate:accumulateUp:)`` as a plain loop on one thread.
     public static func backwardReference(
         dh: UnsafePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
-        dGate: UnsafeMutablePointer<Float>?, dUp: UnsafeMutablePointer<Float>?, count: Int
+        dGate: UnsafeMutablePointer<Float>?, dUp: UnsafeMutablePointer<Float>?, count: Int,
+        accumulateGate: Bool = true, accumulateUp: Bool = true
     ) {
-        if let dUp, let dGate {  // the common case, one loop LLVM vectorises
-            for i in 0..<count {
-                let g = gate[i], d = dh[i], sig = 1 / (1 + FastMath.exp(-g))
-                dUp[i] += d * g * sig
-                dGate[i] += d * up[i] * sig * (1 + g * (1 - sig))
-            }
-            return
-        }
         for i in 0..<count {
             let g = gate[i], sig = 1 / (1 + FastMath.exp(-g))
-            if let dUp { dUp[i] += dh[i] * g * sig }
-            if let dGate { dGate[i] += dh[i] * up[i] * sig * (1 + g * (1 - sig)) }
+            if let dUp { dUp[i] = (accumulateUp ? dUp[i] : 0) + dh[i] * g * sig }
+            if let dGate { dGate[i] = (accumulateGate ? dGate[i] : 0) + dh[i] * up[i] * sig * (1 + g * (1 - sig)) }
         }
     }
 }
