@@ -6,12 +6,18 @@ import TailorTensor
 
 /// A model folder with what comes with it: the weights, the tokenizer, its configuration and
 /// the chat template (each of the last three may be absent).
+///
+/// A tokenizer that is there but cannot be read (a malformed `tokenizer.json`, GGUF metadata
+/// naming a tokenizer model without its tokens) does not stop the model loading: `tokenizer` is
+/// nil and ``requireTokenizer()`` reports the problem, so commands that take token ids still run.
 public struct ModelBundle {
     public let folder: URL
     public let model: LlamaModel
     public let tokenizer: Tokenizer?
     public let tokenizerConfig: TokenizerConfig
     public let template: ChatTemplate?
+    /// Why a tokenizer that is present could not be read.
+    private var tokenizerProblem: Error?
 
     /// Loads a Hugging Face model folder or a `.gguf` file.
     ///
@@ -31,28 +37,35 @@ public struct ModelBundle {
         if path.lowercased().hasSuffix(".gguf") {
             let file = try GGUFFile(path: path)
             let model = try quantize.map { try GGUFModel.load(file, quantizing: $0) } ?? GGUFModel.load(file)
-            let tokenizer = try GGUFModel.tokenizer(file)
+            let (tokenizer, problem) = readTokenizer { try GGUFModel.tokenizer(file) }
             var config = TokenizerConfig()  // the special tokens GGUF names by id
             config.bosToken = file.metadata["tokenizer.ggml.bos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
             config.eosToken = file.metadata["tokenizer.ggml.eos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
             config.padToken = file.metadata["tokenizer.ggml.padding_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
             config.unkToken = file.metadata["tokenizer.ggml.unknown_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
-            return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: try GGUFModel.chatTemplate(file))
+            return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: try GGUFModel.chatTemplate(file),
+                               tokenizerProblem: problem)
         }
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
             throw TailorError("\(folder.path): no such model folder (or .gguf file)")
         }
         let model = try quantize.map { try LlamaModel(folder: folder, quantizing: $0) } ?? LlamaModel(folder: folder)
         let tokURL = folder.appendingPathComponent("tokenizer.json")
-        let tokenizer = FileManager.default.fileExists(atPath: tokURL.path) ? try Tokenizer(contentsOf: tokURL) : nil
+        let (tokenizer, problem) = readTokenizer { FileManager.default.fileExists(atPath: tokURL.path) ? try Tokenizer(contentsOf: tokURL) : nil }
         let config = try TokenizerConfig(contentsOf: folder.appendingPathComponent("tokenizer_config.json"))
         let template = try ChatTemplate.load(modelDirectory: folder)
-        return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: template)
+        return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: template,
+                           tokenizerProblem: problem)
     }
 
-    /// The tokenizer, or an error naming the missing file.
+    private static func readTokenizer(_ read: () throws -> Tokenizer?) -> (Tokenizer?, Error?) {
+        do { return (try read(), nil) } catch { return (nil, error) }
+    }
+
+    /// The tokenizer, or an error naming the missing or unreadable file.
     public func requireTokenizer() throws -> Tokenizer {
         guard let tokenizer else {
+            if let tokenizerProblem { throw tokenizerProblem }
             if folder.path.lowercased().hasSuffix(".gguf") { throw TailorError("\(folder.path): no tokenizer.ggml.* metadata (this command needs the model's tokenizer)") }
             throw TailorError("\(folder.appendingPathComponent("tokenizer.json").path): missing (this command needs the model's tokenizer)")
         }

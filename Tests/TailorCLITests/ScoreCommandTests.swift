@@ -43,6 +43,17 @@ import TailorTestSupport
         }
     }
 
+    /// The fixture's metadata names a tokenizer model but holds no tokens: ids need no tokenizer,
+    /// text gets the problem with the file's name.
+    @Test func unreadableTokenizerStopsOnlyText() throws {
+        let gguf = fixture("gguf/qwen2-tied-q8_0.gguf").path
+        let ids = try runTailor(["score", "--model", gguf, "--ids", "102,98,24", "--json"])
+        #expect(ids.status == 0, "\(ids.stderr)")
+        let text = try runTailor(["score", "--model", gguf, "--text", "hello"])
+        #expect(text.status != 0)
+        #expect(text.stderr.contains("\(gguf): missing metadata key tokenizer.ggml.tokens"), "\(text.stderr)")
+    }
+
     @Test func inspectReportsTheModel() throws {
         let r = try runTailor(["inspect", fixture("models/qwen2-tied/model").path, "--json"])
         #expect(r.status == 0, "\(r.stderr)")
