@@ -48,6 +48,34 @@ static inline __m512i interleave_halves(__m512i v) {
     return _mm512_permutexvar_epi16(index, v);
 }
 
+// Transposes a 16 × 16 block of 32-bit elements held as 16 rows: afterwards r[i] holds column i
+// (element j from row j). Four rounds of 16 shuffles: 32-bit and 64-bit interleaves within 128-bit
+// lanes, then two rounds of 128-bit lane shuffles.
+__attribute__((target("avx512f")))
+static inline void transpose16_epi32(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xDD);
+    }
+}
+
 // e^x in 16 lanes: Cephes' expf range reduction and polynomial (as FastMath.exp), evaluated by
 // Horner's rule in fused multiply-adds, so results may differ from it in the last bit. No clamp
 // below: lanes under −87.34 are set to 0 (−∞ included); above 89, scalef overflows to ∞. NaN
