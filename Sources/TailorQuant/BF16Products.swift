@@ -10,6 +10,13 @@ public protocol BF16Computable: TiledMatrix {
     /// Whether ``LinearWeight`` products of this matrix run in bf16 (default false: fp32, exact
     /// to the dequantized weights).
     var bf16Products: Bool { get set }
+
+    /// Rows `rows` of W (one strip, at most 32) rounded to bf16 into AMX tiles: as 32 columns of
+    /// B = W when not `transposed` (`packed` at the strip's first column), else as k block `strip`
+    /// of B = Wᵀ, a tile of `tileRows` rows. `scratch` holds 32 · in floats. The default
+    /// dequantizes to fp32, then packs (``packStripByDequantizing(_:transposed:tileRows:strip:scratch:into:)``).
+    func packStripBF16(_ rows: Range<Int>, transposed: Bool, tileRows: Int, strip: Int, scratch: UnsafeMutablePointer<Float>,
+                       into packed: UnsafeMutablePointer<UInt16>)
 }
 
 extension BF16Computable {
@@ -55,6 +62,24 @@ extension BF16Computable {
         }
     }
 
+    public func packStripBF16(_ rows: Range<Int>, transposed: Bool, tileRows: Int, strip: Int, scratch: UnsafeMutablePointer<Float>,
+                              into packed: UnsafeMutablePointer<UInt16>) {
+        packStripByDequantizing(rows, transposed: transposed, tileRows: tileRows, strip: strip, scratch: scratch, into: packed)
+    }
+
+    /// ``packStripBF16(_:transposed:tileRows:strip:scratch:into:)`` for any format: the strip's rows
+    /// dequantized into `scratch`, then packed.
+    public func packStripByDequantizing(_ rows: Range<Int>, transposed: Bool, tileRows: Int, strip: Int,
+                                        scratch: UnsafeMutablePointer<Float>, into packed: UnsafeMutablePointer<UInt16>) {
+        let k = inFeatures
+        dequantizeRows(rows, into: scratch)
+        if transposed {
+            tailor_bf16_pack_kblocks(scratch, Int32(k), Int32(tileRows), Int32(k), 1, Int32(strip), Int32(strip + 1), packed)
+        } else {
+            tailor_bf16_pack(scratch, Int32(rows.count), Int32(k), Int32(k), 0, packed)
+        }
+    }
+
     /// Calls `body(lo, hi, packed)` for consecutive tiles of W's rows covering `outputs`, packed for
     /// AMX as B = W[lo..<hi] (`[hi − lo, in]`) or, when `transposed`, B = W[lo..<hi]ᵀ (`[in, hi − lo]`).
     /// Each tile is dequantized and packed 32 rows at a time across the workers, so a strip is still
@@ -68,15 +93,12 @@ extension BF16Computable {
             for lo in stride(from: outputs.lowerBound, to: outputs.upperBound, by: tile) {
                 let hi = min(outputs.upperBound, lo + tile), rows = hi - lo
                 Parallel.forEachChunk((rows + 31) / 32) { strips in
-                    BufferPool.withScratch(32 * k, of: Float.self) { strip in  // [32, in]: W rows of one strip
+                    BufferPool.withScratch(32 * k, of: Float.self) { scratch in  // [32, in]
                         for s in strips {
                             let r0 = s * 32, r1 = min(rows, r0 + 32)
-                            dequantizeRows((lo + r0)..<(lo + r1), into: strip)
-                            if transposed {  // the strip is k block s of Wᵀ
-                                tailor_bf16_pack_kblocks(strip, Int32(k), Int32(rows), Int32(k), 1, Int32(s), Int32(s + 1), packed)
-                            } else {         // the strip is rows r0..<r1 of W, a contiguous run of tiles
-                                tailor_bf16_pack(strip, Int32(r1 - r0), Int32(k), Int32(k), 0, packed + r0 * rowStride)
-                            }
+                            // Transposed, the strip is k block s of Wᵀ; else rows r0..<r1 of W, a contiguous run of tiles.
+                            packStripBF16((lo + r0)..<(lo + r1), transposed: transposed, tileRows: rows, strip: s, scratch: scratch,
+                                          into: transposed ? packed : packed + r0 * rowStride)
                         }
                     }
                 }

@@ -1,3 +1,4 @@
+import CTailorKernels
 import Testing
 @testable import TailorQuant
 import TailorTensor
@@ -14,8 +15,44 @@ import TailorTestSupport
     static func matrices() throws -> [any BF16Computable] {
         var rng = TestRandom(seed: 41)
         let w = rng.tensor([outF, inF])
-        return [try QuantizedMatrix(name: "q4_0", quantizing: w, as: .q4_0), try QuantizedMatrix(name: "q8_0", quantizing: w, as: .q8_0),
-                try NF4Matrix(name: "nf4", quantizing: w)]
+        let q4 = try QuantizedMatrix(name: "q4_0", quantizing: w, as: .q4_0)
+        return [q4, try reordered(q4), try QuantizedMatrix(name: "q8_0", quantizing: w, as: .q8_0), try NF4Matrix(name: "nf4", quantizing: w)]
+    }
+
+    /// `m`'s stored rows read through a row order (as llama's q/k rows in a GGUF).
+    static func reordered(_ m: QuantizedMatrix) throws -> QuantizedMatrix {
+        let order = (0..<Int32(m.outFeatures)).map { ($0 * 7) % Int32(m.outFeatures) }  // 7 is prime to 300
+        return try QuantizedMatrix(name: "\(m.name) with a row order", type: m.type, outFeatures: m.outFeatures, inFeatures: m.inFeatures,
+                                   bytes: m.bytes, owner: m, rowOrder: order)
+    }
+
+    /// Q4_0 goes from its blocks straight to bf16 tiles: the same bits as dequantizing then packing,
+    /// for full and ragged strips, both orientations, with and without a row order.
+    @Test func q4_0StripsPackLikeDequantizeThenPack() throws {
+        guard BF16MatMul.usesAMX else { return }
+        var rng = TestRandom(seed: 45)
+        let q4 = try QuantizedMatrix(name: "q4_0", quantizing: rng.tensor([Self.outF, Self.inF]), as: .q4_0)
+        let scratch = Tensor(zeros: [32, Self.inF])
+        for m in [q4, try Self.reordered(q4)] {
+            for (lo, tileRows) in [(0, 256), (256, 44), (37, 253)] {
+                for transposed in [false, true] {
+                    let count = transposed ? tailor_bf16_packed_count(Int32(Self.inF), Int32(tileRows)) : tailor_bf16_packed_count(Int32(tileRows), Int32(Self.inF))
+                    var fused = [UInt16](repeating: 0xFFFF, count: count), plain = fused
+                    for s in 0..<(tileRows + 31) / 32 {
+                        let rows = (lo + 32 * s)..<min(lo + tileRows, lo + 32 * s + 32)
+                        let at = transposed ? 0 : 32 * s * ((Self.inF + 31) / 32 * 32)
+                        fused.withUnsafeMutableBufferPointer {
+                            m.packStripBF16(rows, transposed: transposed, tileRows: tileRows, strip: s, scratch: scratch.pointer, into: $0.baseAddress! + at)
+                        }
+                        plain.withUnsafeMutableBufferPointer {
+                            m.packStripByDequantizing(rows, transposed: transposed, tileRows: tileRows, strip: s, scratch: scratch.pointer,
+                                                      into: $0.baseAddress! + at)
+                        }
+                    }
+                    #expect(fused == plain, "\(m.name) rows \(lo)..<\(lo + tileRows) transposed \(transposed)")
+                }
+            }
+        }
     }
 
     static var paths: [Bool] { BF16MatMul.usesAMX ? [false, true] : [false] }
