@@ -115,7 +115,7 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
     /// strip and packing it, in about a quarter fewer cycles (7B QLoRA step in bf16 compute, perf).
     public func packStripBF16(_ rows: Range<Int>, transposed: Bool, tileRows: Int, strip: Int, scratch: UnsafeMutablePointer<Float>,
                               into packed: UnsafeMutablePointer<UInt16>) {
-        guard type == .q4_0, rows.count <= 32 else {
+        guard type == .q4_0, rows.count <= 32, BF16MatMul.usesAMX else {  // the fused kernel needs AVX512-BF16
             return packStripByDequantizing(rows, transposed: transposed, tileRows: tileRows, strip: strip, scratch: scratch, into: packed)
         }
         let bytes = base.assumingMemoryBound(to: UInt8.self)

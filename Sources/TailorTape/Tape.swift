@@ -132,8 +132,8 @@ public final class Tape {
     /// Where an op whose backward writes every element of an input's gradient puts it: the
     /// accumulator and `accumulate == true` once a gradient has reached `slot` (or for a
     /// parameter), else a fresh uninitialised buffer that the op must fill (`accumulate ==
-    /// false`). The first write then skips zeroing the buffer and reading the zeros back: ~4 % of
-    /// a SmolLM-135M training step went to zero-filling gradient buffers.
+    /// false`). The first write then skips zeroing the buffer and reading the zeros back: zero
+    /// fills were ~4 % of the cycles of a bf16 SmolLM-135M step at 2 × 2048.
     public func gradientDestination(of v: GradientSlot) -> (buffer: Tensor, accumulate: Bool)? {
         guard v.id >= 0 else { return nil }
         if let p = parameters[v.id] { return (p.gradientBuffer(), true) }

@@ -17,7 +17,7 @@ public struct ModelBundle {
     public let tokenizerConfig: TokenizerConfig
     public let template: ChatTemplate?
     /// Why a tokenizer that is present could not be read.
-    private var tokenizerProblem: Error?
+    private let tokenizerProblem: Error?
 
     /// Loads a Hugging Face model folder or a `.gguf` file.
     ///
