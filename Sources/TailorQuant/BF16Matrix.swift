@@ -34,7 +34,9 @@ public final class BF16Matrix: TiledMatrix, @unchecked Sendable {
         BF16MatMul.multiply(x, m: rows, lda: inFeatures, forward, outputs: outputs, into: y, ldc: ldy, accumulate: false)
     }
 
-    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>) {
-        BF16MatMul.multiply(dy, m: rows, lda: ldDy, backward, inputs: outputs, into: dx, ldc: inFeatures, accumulate: true)
+    public func inputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>,
+                              accumulate: Bool) {
+        if outputs.isEmpty { if !accumulate { dx.update(repeating: 0, count: rows * inFeatures) }; return }
+        BF16MatMul.multiply(dy, m: rows, lda: ldDy, backward, inputs: outputs, into: dx, ldc: inFeatures, accumulate: accumulate)
     }
 }

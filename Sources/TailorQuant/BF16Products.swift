@@ -42,22 +42,24 @@ extension BF16Computable {
         }
     }
 
-    /// `dx += bf16(dy[:, outputs]) · bf16(W[outputs])`, one tile of W's rows (a slice of the
-    /// product's inner dimension) at a time.
-    func accumulateInputGradientBF16(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int,
-                                     into dx: UnsafeMutablePointer<Float>, amx: Bool = BF16MatMul.usesAMX) {
+    /// `dx (+)= bf16(dy[:, outputs]) · bf16(W[outputs])`, one tile of W's rows (a slice of the
+    /// product's inner dimension) at a time: `+=` when `accumulate`, else the first tile writes.
+    func inputGradientBF16(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int,
+                           into dx: UnsafeMutablePointer<Float>, accumulate: Bool, amx: Bool = BF16MatMul.usesAMX) {
         let k = inFeatures
         guard amx else {
             forEachTile(outputs) { lo, hi, tile in
                 let dy16 = BF16MatMul.rounded(dy + (lo - outputs.lowerBound), rows: rows, columns: hi - lo, ld: ldDy)  // [rows, hi − lo]
                 let w16 = BF16MatMul.rounded(tile, rows: hi - lo, columns: k, ld: k)
-                BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy16.pointer, lda: hi - lo, b: w16.pointer, ldb: k, beta: 1, c: dx, ldc: k)
+                let add = accumulate || lo > outputs.lowerBound
+                BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy16.pointer, lda: hi - lo, b: w16.pointer, ldb: k, beta: add ? 1 : 0, c: dx, ldc: k)
             }
             return
         }
         forEachPackedTile(outputs, transposed: true) { lo, hi, packed in  // W[lo..<hi]ᵀ
             BF16MatMul.withRoundedRows(dy + (lo - outputs.lowerBound), m: rows, lda: ldDy, k: hi - lo) { dy16, kpad in
-                BF16MatMul.product(dy16, m: rows, kpad: kpad, packed, n: k, packedK: hi - lo, kb0: 0, into: dx, ldc: k, accumulate: true)
+                BF16MatMul.product(dy16, m: rows, kpad: kpad, packed, n: k, packedK: hi - lo, kb0: 0, into: dx, ldc: k,
+                                   accumulate: accumulate || lo > outputs.lowerBound)
             }
         }
     }

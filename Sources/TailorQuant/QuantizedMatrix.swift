@@ -48,13 +48,16 @@ extension TiledMatrix {
         }
     }
 
-    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>) {
+    public func inputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>,
+                              accumulate: Bool) {
+        if outputs.isEmpty { if !accumulate { dx.update(repeating: 0, count: rows * inFeatures) }; return }
         if let m = self as? any BF16Computable, m.bf16Products {
-            return m.accumulateInputGradientBF16(dy, rows: rows, outputs: outputs, ldDy: ldDy, into: dx)
+            return m.inputGradientBF16(dy, rows: rows, outputs: outputs, ldDy: ldDy, into: dx, accumulate: accumulate)
         }
         let k = inFeatures
-        forEachTile(outputs) { lo, hi, tile in  // dx += dy[:, lo..<hi] · tile
-            BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy + (lo - outputs.lowerBound), lda: ldDy, b: tile, ldb: k, beta: 1, c: dx, ldc: k)
+        forEachTile(outputs) { lo, hi, tile in  // dx (+)= dy[:, lo..<hi] · tile; every tile after the first adds
+            let add = accumulate || lo > outputs.lowerBound
+            BLAS.gemm(m: rows, n: k, k: hi - lo, a: dy + (lo - outputs.lowerBound), lda: ldDy, b: tile, ldb: k, beta: add ? 1 : 0, c: dx, ldc: k)
         }
     }
 

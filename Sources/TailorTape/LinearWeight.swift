@@ -12,13 +12,13 @@ public protocol LinearWeight: AnyObject, Sendable {
     var inFeatures: Int { get }
     /// `y[rows, out] = x[rows, in] · Wᵀ` (overwrites y).
     func multiply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>)
-    /// `dx[rows, in] += dy[rows, out] · W` (the input gradient).
-    func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>)
     /// `y[rows, outputs.count] = x[rows, in] · W[outputs]ᵀ`, row stride `ldy`: a slice of the
     /// outputs only (the fused cross-entropy walks a vocabulary this way).
     func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int)
-    /// `dx[rows, in] += dy[rows, outputs.count] · W[outputs]`, dy with row stride `ldDy`.
-    func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>)
+    /// `dx[rows, in] (+)= dy[rows, outputs.count] · W[outputs]`, dy with row stride `ldDy`: `+=` when
+    /// `accumulate`, else `=` (dx's old contents are not read, so a fresh buffer needs no zeros).
+    func inputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>,
+                       accumulate: Bool)
     /// The dense trainable parameter behind this weight, or nil for a frozen quantized matrix.
     var parameter: Parameter? { get }
 }
@@ -28,8 +28,19 @@ extension LinearWeight {
         multiply(x, rows: rows, outputs: 0..<outFeatures, into: y, ldy: outFeatures)
     }
 
+    /// `dx[rows, in] (+)= dy[rows, out] · W` (the input gradient): `+=` when `accumulate`, else `=`.
+    public func inputGradient(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        inputGradient(dy, rows: rows, outputs: 0..<outFeatures, ldDy: outFeatures, into: dx, accumulate: accumulate)
+    }
+
+    /// `dx[rows, in] += dy[rows, out] · W`.
     public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>) {
-        accumulateInputGradient(dy, rows: rows, outputs: 0..<outFeatures, ldDy: outFeatures, into: dx)
+        inputGradient(dy, rows: rows, into: dx, accumulate: true)
+    }
+
+    /// `dx[rows, in] += dy[rows, outputs.count] · W[outputs]`.
+    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>) {
+        inputGradient(dy, rows: rows, outputs: outputs, ldDy: ldDy, into: dx, accumulate: true)
     }
 }
 
@@ -44,9 +55,11 @@ extension Parameter: LinearWeight {
                   c: y, ldc: ldy)
     }
 
-    public func accumulateInputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>) {
+    public func inputGradient(_ dy: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, ldDy: Int, into dx: UnsafeMutablePointer<Float>,
+                              accumulate: Bool) {
         let k = inFeatures
+        if outputs.isEmpty { if !accumulate { dx.update(repeating: 0, count: rows * k) }; return }
         BLAS.gemm(m: rows, n: k, k: outputs.count, a: dy, lda: ldDy, b: value.pointer + outputs.lowerBound * k, ldb: k,
-                  beta: 1, c: dx, ldc: k)
+                  beta: accumulate ? 1 : 0, c: dx, ldc: k)
     }
 }

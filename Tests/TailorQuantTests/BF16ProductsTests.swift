@@ -91,8 +91,8 @@ import TailorTestSupport
             let w = m.dequantized()
             for outputs in [0..<Self.outF, 37..<290] {
                 let dx = start.copy()
-                m.accumulateInputGradientBF16(dy.pointer + outputs.lowerBound, rows: Self.rows, outputs: outputs, ldDy: Self.outF + 3,
-                                              into: dx.pointer, amx: amx)
+                m.inputGradientBF16(dy.pointer + outputs.lowerBound, rows: Self.rows, outputs: outputs, ldDy: Self.outF + 3,
+                                    into: dx.pointer, accumulate: true, amx: amx)
                 let expected = (0..<Self.rows).flatMap { i in
                     (0..<Self.inF).map { c in
                         start[i * Self.inF + c] + Float(outputs.reduce(0.0) {

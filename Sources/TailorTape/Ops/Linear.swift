@@ -72,8 +72,8 @@ extension Tape {
                 return made
             }
             // in the forward pass this was: y = x Wᵀ + b + s·(xd Aᵀ) Bᵀ
-            let dx = tape.gradientBuffer(of: xSlot)  // [rows, in]
-            if let dx { weight.accumulateInputGradient(dy.pointer, rows: rows, into: dx.pointer) }
+            let destination = tape.gradientDestination(of: xSlot), dx = destination?.buffer  // [rows, in]
+            if let (dx, accumulate) = destination { weight.inputGradient(dy.pointer, rows: rows, into: dx.pointer, accumulate: accumulate) }
             if let dense, dense.requiresGrad {
                 MatMul.backward(dy.pointer, xv().pointer, dense.value.pointer, dA: nil, dB: dense.gradientBuffer().pointer, m: rows, n: outDim, k: inDim, transA: false, transB: true)
             }
