@@ -1,7 +1,7 @@
 // ggml Q4_0 dequantization in AVX-512 (the plain Swift loop unpacks nibbles one at a time; Q8_0's
-// loop already runs at store bandwidth, measured). Each value is (int → float, exact) × d, one
-// rounding, as in ggml's dequantize_row_q4_0: the same bits as TailorQuant.Dequantize's loop,
-// which stays the reference.
+// loop already runs at store bandwidth, measured), and Q4_0 / Q8_0 blocks straight to bf16 AMX
+// tiles. Each value is (int → float, exact) × d, one rounding, as in ggml's dequantize_row_q4_0 /
+// _q8_0: the same bits as TailorQuant.Dequantize's loops, which stay the reference.
 #include "CTailorKernels.h"
 #include <immintrin.h>
 #include <string.h>
@@ -26,30 +26,40 @@ void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst) {
     }
 }
 
-// One Q4_0 block as 32 bf16 values, elements 0..15 in the low half: (int × d) in fp32, then
-// rounded to bf16 (round to nearest even) — the bits dequantizing and then packing give.
-__attribute__((target("avx512f,avx512bf16,f16c")))
-static inline __m512i block_bf16(const uint8_t *block, __m512 *lo_out, __m512 *hi_out) {
-    const __m512i low = _mm512_set1_epi32(0x0F), eight = _mm512_set1_epi32(8);
+// One Q4_0 (type 2, 18 bytes) or Q8_0 (type 8, 34 bytes) block as 32 floats, elements 0..15 in
+// lo: (int × d) in fp32, one rounding, as the Swift dequantization loops.
+__attribute__((target("avx512f,f16c")))
+static inline void block_floats(const uint8_t *block, int type, __m512 *lo, __m512 *hi) {
     __m512 d = block_scale(block);
+    if (type == 8) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));
+        *lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))), d);
+        *hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))), d);
+        return;
+    }
+    const __m512i low = _mm512_set1_epi32(0x0F), eight = _mm512_set1_epi32(8);
     __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(block + 2)));
-    __m512 lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(q, low), eight)), d);
-    __m512 hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight)), d);
-    if (lo_out) { *lo_out = lo; *hi_out = hi; }
-    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+    *lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(q, low), eight)), d);
+    *hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight)), d);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512bf16,f16c")))
-void tailor_q4_0_pack_bf16(const uint8_t *const *rows, int count, int k, int transposed, int tile_rows, int strip,
-                           uint16_t *packed) {
+void tailor_block_pack_bf16(int type, const uint8_t *const *rows, int count, int k, int transposed, int tile_rows, int strip,
+                            uint16_t *packed) {
     int blocks = k / 32;
-    if (!transposed) {  // rows are B's columns n (two 16-column blocks); one Q4_0 block is one 32-k tile
+    size_t bytes = type == 8 ? 34 : 18;
+    if (!transposed) {  // rows are B's columns n (two 16-column blocks); one block is one 32-k tile
         for (int g = 0; g < 2; g++) {
             for (int kb = 0; kb < blocks; kb++) {
                 __m512i v[16];
                 for (int j = 0; j < 16; j++) {
                     int i = g * 16 + j;
-                    v[j] = i < count ? block_bf16(rows[i] + (size_t)kb * 18, 0, 0) : _mm512_setzero_si512();
+                    v[j] = _mm512_setzero_si512();
+                    if (i < count) {
+                        __m512 lo, hi;
+                        block_floats(rows[i] + kb * bytes, type, &lo, &hi);
+                        v[j] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+                    }
                 }
                 transpose16_epi32(v);  // pair r of column j → tile row r, slot j
                 uint16_t *tile = packed + ((size_t)g * blocks + kb) * 512;
@@ -59,14 +69,14 @@ void tailor_q4_0_pack_bf16(const uint8_t *const *rows, int count, int k, int tra
         return;
     }
     // Transposed: the strip is k block `strip` of B = Wᵀ; tile row t pairs W rows 2t and 2t + 1,
-    // and each Q4_0 block covers two 16-column blocks of B, written whole one after the other.
+    // and each block covers two 16-column blocks of B, written whole one after the other.
     int kblocks = (tile_rows + 31) / 32;
     for (int blk = 0; blk < blocks; blk++) {
         uint16_t *t0 = packed + ((size_t)(2 * blk) * kblocks + strip) * 512, *t1 = t0 + (size_t)kblocks * 512;
         for (int t = 0; t < 16; t++) {
             __m512 alo = _mm512_setzero_ps(), ahi = alo, blo = alo, bhi = alo;
-            if (2 * t < count) block_bf16(rows[2 * t] + (size_t)blk * 18, &alo, &ahi);
-            if (2 * t + 1 < count) block_bf16(rows[2 * t + 1] + (size_t)blk * 18, &blo, &bhi);
+            if (2 * t < count) block_floats(rows[2 * t] + blk * bytes, type, &alo, &ahi);
+            if (2 * t + 1 < count) block_floats(rows[2 * t + 1] + blk * bytes, type, &blo, &bhi);
             _mm512_storeu_si512((void *)(t0 + t * 32), interleave_halves((__m512i)_mm512_cvtne2ps_pbh(blo, alo)));
             _mm512_storeu_si512((void *)(t1 + t * 32), interleave_halves((__m512i)_mm512_cvtne2ps_pbh(bhi, ahi)));
         }

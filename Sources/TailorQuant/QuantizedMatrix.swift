@@ -114,17 +114,19 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
 
     public var storageBytes: Int { rowBytes * outFeatures }
 
-    /// Q4_0 goes straight from its blocks to bf16 tiles, the same bits as dequantizing to an fp32
-    /// strip and packing it, in about a quarter fewer cycles (7B QLoRA step in bf16 compute, perf).
+    /// Q4_0 and Q8_0 go straight from their blocks to bf16 tiles, the same bits as dequantizing to an
+    /// fp32 strip and packing it; for Q4_0 in about a quarter fewer cycles (7B QLoRA step in bf16
+    /// compute, perf).
     public func packStripBF16(_ rows: Range<Int>, transposed: Bool, tileRows: Int, strip: Int, scratch: UnsafeMutablePointer<Float>,
                               into packed: UnsafeMutablePointer<UInt16>) {
-        guard type == .q4_0, rows.count <= 32, BF16MatMul.usesAMX else {  // the fused kernel needs AVX512-BF16
+        guard type == .q4_0 || type == .q8_0, rows.count <= 32, BF16MatMul.usesAMX else {  // the fused kernel needs AVX512-BF16
             return packStripByDequantizing(rows, transposed: transposed, tileRows: tileRows, strip: strip, scratch: scratch, into: packed)
         }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         var starts = [UnsafePointer<UInt8>?](repeating: nil, count: 32)
         for (i, r) in rows.enumerated() { starts[i] = bytes + Int(rowOrder?[r] ?? Int32(r)) * rowBytes }
-        tailor_q4_0_pack_bf16(starts, Int32(rows.count), Int32(inFeatures), transposed ? 1 : 0, Int32(tileRows), Int32(strip), packed)
+        tailor_block_pack_bf16(Int32(type.id), starts, Int32(rows.count), Int32(inFeatures), transposed ? 1 : 0, Int32(tileRows),
+                               Int32(strip), packed)
     }
 
     /// The stored bytes of W, rows in storage order.

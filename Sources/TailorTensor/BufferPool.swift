@@ -31,6 +31,7 @@ public enum BufferPool {
     nonisolated(unsafe) private static var idle = 0
     nonisolated(unsafe) private static var live = 0
     nonisolated(unsafe) private static var highWater = 0
+    nonisolated(unsafe) private static var evictionCount = 0
     nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         pthread_mutex_init(m, nil)
@@ -53,6 +54,13 @@ public enum BufferPool {
     public static var mappedBytes: Int {
         pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
         return live + idle
+    }
+
+    /// Idle buffers unmapped so far to make room for a miss (tests tell a reuse failure from a
+    /// buffer another thread's miss evicted in between).
+    static var evictions: Int {
+        pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
+        return evictionCount
     }
 
     @inline(__always)
@@ -81,6 +89,7 @@ public enum BufferPool {
             lists[other]!.removeLast()
             if lists[other]!.isEmpty { lists[other] = nil }
             idle -= other
+            evictionCount += 1
         }
         pthread_mutex_unlock(mutex)
         for (p, other) in evicted { munmap(p, other) }

@@ -16,7 +16,8 @@ import TailorTestSupport
         var rng = TestRandom(seed: 41)
         let w = rng.tensor([outF, inF])
         let q4 = try QuantizedMatrix(name: "q4_0", quantizing: w, as: .q4_0)
-        return [q4, try reordered(q4), try QuantizedMatrix(name: "q8_0", quantizing: w, as: .q8_0), try NF4Matrix(name: "nf4", quantizing: w)]
+        let q8 = try QuantizedMatrix(name: "q8_0", quantizing: w, as: .q8_0)
+        return [q4, try reordered(q4), q8, try reordered(q8), try NF4Matrix(name: "nf4", quantizing: w)]
     }
 
     /// `m`'s stored rows read through a row order (as llama's q/k rows in a GGUF).
@@ -26,14 +27,15 @@ import TailorTestSupport
                                    bytes: m.bytes, owner: m, rowOrder: order)
     }
 
-    /// Q4_0 goes from its blocks straight to bf16 tiles: the same bits as dequantizing then packing,
-    /// for full and ragged strips, both orientations, with and without a row order.
-    @Test func q4_0StripsPackLikeDequantizeThenPack() throws {
+    /// Q4_0 and Q8_0 go from their blocks straight to bf16 tiles: the same bits as dequantizing then
+    /// packing, for full and ragged strips, both orientations, with and without a row order.
+    @Test(arguments: ["Q4_0", "Q8_0"])
+    func blockStripsPackLikeDequantizeThenPack(_ type: String) throws {
         guard BF16MatMul.usesAMX else { return }
         var rng = TestRandom(seed: 45)
-        let q4 = try QuantizedMatrix(name: "q4_0", quantizing: rng.tensor([Self.outF, Self.inF]), as: .q4_0)
+        let plainOrder = try QuantizedMatrix(name: type, quantizing: rng.tensor([Self.outF, Self.inF], -3, 3), as: GGMLType(name: type)!)
         let scratch = Tensor(zeros: [32, Self.inF])
-        for m in [q4, try Self.reordered(q4)] {
+        for m in [plainOrder, try Self.reordered(plainOrder)] {
             for (lo, tileRows) in [(0, 256), (256, 44), (37, 253)] {
                 for transposed in [false, true] {
                     let count = transposed ? tailor_bf16_packed_count(Int32(Self.inF), Int32(tileRows)) : tailor_bf16_packed_count(Int32(tileRows), Int32(Self.inF))
