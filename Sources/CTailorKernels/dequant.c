@@ -26,10 +26,34 @@ void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst) {
     }
 }
 
-// One Q4_0 (type 2, 18 bytes) or Q8_0 (type 8, 34 bytes) block as 32 floats, elements 0..15 in
-// lo: (int × d) in fp32, one rounding, as the Swift dequantization loops.
+// Q4_K sub-block j (32 elements) of a 144-byte super-block: (d·sc)·q − dmin·m, two roundings, as
+// ggml's dequantize_row_q4_K and the Swift loop (6-bit scale and min unpacked as get_scale_min_k4).
 __attribute__((target("avx512f,f16c")))
-static inline void block_floats(const uint8_t *block, int type, __m512 *lo, __m512 *hi) {
+static inline void q4_k_floats(const uint8_t *x, int j, __m512 *lo, __m512 *hi) {
+    uint16_t hd, hm;
+    memcpy(&hd, x, 2);
+    memcpy(&hm, x + 2, 2);
+    const uint8_t *s = x + 4;
+    int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+    int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    float d1 = _cvtsh_ss(hd) * (float)sc, m1 = _cvtsh_ss(hm) * (float)m;
+    __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(x + 16 + 32 * (j / 2))));
+    __m512i q2 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(x + 16 + 32 * (j / 2) + 16)));
+    __m512i nib = _mm512_set1_epi32(0x0F);
+    if (j & 1) { q = _mm512_srli_epi32(q, 4); q2 = _mm512_srli_epi32(q2, 4); }
+    else { q = _mm512_and_si512(q, nib); q2 = _mm512_and_si512(q2, nib); }
+    __m512 dv = _mm512_set1_ps(d1), mv = _mm512_set1_ps(m1);
+    *lo = _mm512_sub_ps(_mm512_mul_ps(dv, _mm512_cvtepi32_ps(q)), mv);
+    *hi = _mm512_sub_ps(_mm512_mul_ps(dv, _mm512_cvtepi32_ps(q2)), mv);
+}
+
+// k-block kb (32 elements) of a row in Q4_0 (type 2, 18-byte blocks), Q8_0 (type 8, 34) or Q4_K
+// (type 12, 144-byte super-blocks of 8) as floats, elements 0..15 in lo: (int × d) in fp32, one
+// rounding, for Q4_0 and Q8_0 — the bits of the Swift dequantization loops.
+__attribute__((target("avx512f,f16c")))
+static inline void block_floats(const uint8_t *row, int kb, int type, __m512 *lo, __m512 *hi) {
+    if (type == 12) { q4_k_floats(row + (size_t)(kb / 8) * 144, kb % 8, lo, hi); return; }
+    const uint8_t *block = row + (size_t)kb * (type == 8 ? 34 : 18);
     __m512 d = block_scale(block);
     if (type == 8) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));
@@ -47,7 +71,6 @@ __attribute__((target("avx512f,avx512bw,avx512bf16,f16c")))
 void tailor_block_pack_bf16(int type, const uint8_t *const *rows, int count, int k, int transposed, int tile_rows, int strip,
                             uint16_t *packed) {
     int blocks = k / 32;
-    size_t bytes = type == 8 ? 34 : 18;
     if (!transposed) {  // rows are B's columns n (two 16-column blocks); one block is one 32-k tile
         for (int g = 0; g < 2; g++) {
             for (int kb = 0; kb < blocks; kb++) {
@@ -57,7 +80,7 @@ void tailor_block_pack_bf16(int type, const uint8_t *const *rows, int count, int
                     v[j] = _mm512_setzero_si512();
                     if (i < count) {
                         __m512 lo, hi;
-                        block_floats(rows[i] + kb * bytes, type, &lo, &hi);
+                        block_floats(rows[i], kb, type, &lo, &hi);
                         v[j] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
                     }
                 }
@@ -75,8 +98,8 @@ void tailor_block_pack_bf16(int type, const uint8_t *const *rows, int count, int
         uint16_t *t0 = packed + ((size_t)(2 * blk) * kblocks + strip) * 512, *t1 = t0 + (size_t)kblocks * 512;
         for (int t = 0; t < 16; t++) {
             __m512 alo = _mm512_setzero_ps(), ahi = alo, blo = alo, bhi = alo;
-            if (2 * t < count) block_floats(rows[2 * t] + blk * bytes, type, &alo, &ahi);
-            if (2 * t + 1 < count) block_floats(rows[2 * t + 1] + blk * bytes, type, &blo, &bhi);
+            if (2 * t < count) block_floats(rows[2 * t], blk, type, &alo, &ahi);
+            if (2 * t + 1 < count) block_floats(rows[2 * t + 1], blk, type, &blo, &bhi);
             _mm512_storeu_si512((void *)(t0 + t * 32), interleave_halves((__m512i)_mm512_cvtne2ps_pbh(blo, alo)));
             _mm512_storeu_si512((void *)(t1 + t * 32), interleave_halves((__m512i)_mm512_cvtne2ps_pbh(bhi, ahi)));
         }

@@ -27,22 +27,23 @@ import TailorTestSupport
                                    bytes: m.bytes, owner: m, rowOrder: order)
     }
 
-    /// Q4_0 and Q8_0 go from their blocks straight to bf16 tiles: the same bits as dequantizing then
-    /// packing, for full and ragged strips, both orientations, with and without a row order.
-    @Test(arguments: ["Q4_0", "Q8_0"])
+    /// Q4_0, Q8_0 and Q4_K go from their blocks straight to bf16 tiles: the same bits as dequantizing
+    /// then packing, for full and ragged strips, both orientations, with and without a row order.
+    @Test(arguments: ["Q4_0", "Q8_0", "Q4_K"])
     func blockStripsPackLikeDequantizeThenPack(_ type: String) throws {
         guard BF16MatMul.usesAMX else { return }
         var rng = TestRandom(seed: 45)
-        let plainOrder = try QuantizedMatrix(name: type, quantizing: rng.tensor([Self.outF, Self.inF], -3, 3), as: GGMLType(name: type)!)
-        let scratch = Tensor(zeros: [32, Self.inF])
+        let inF = type == "Q4_K" ? 512 : Self.inF  // two Q4_K super-blocks per row
+        let plainOrder = try QuantizedMatrix(name: type, quantizing: rng.tensor([Self.outF, inF], -3, 3), as: GGMLType(name: type)!)
+        let scratch = Tensor(zeros: [32, inF])
         for m in [plainOrder, try Self.reordered(plainOrder)] {
             for (lo, tileRows) in [(0, 256), (256, 44), (37, 253)] {
                 for transposed in [false, true] {
-                    let count = transposed ? tailor_bf16_packed_count(Int32(Self.inF), Int32(tileRows)) : tailor_bf16_packed_count(Int32(tileRows), Int32(Self.inF))
+                    let count = transposed ? tailor_bf16_packed_count(Int32(inF), Int32(tileRows)) : tailor_bf16_packed_count(Int32(tileRows), Int32(inF))
                     var fused = [UInt16](repeating: 0xFFFF, count: count), plain = fused
                     for s in 0..<(tileRows + 31) / 32 {
                         let rows = (lo + 32 * s)..<min(lo + tileRows, lo + 32 * s + 32)
-                        let at = transposed ? 0 : 32 * s * ((Self.inF + 31) / 32 * 32)
+                        let at = transposed ? 0 : 32 * s * ((inF + 31) / 32 * 32)
                         fused.withUnsafeMutableBufferPointer {
                             m.packStripBF16(rows, transposed: transposed, tileRows: tileRows, strip: s, scratch: scratch.pointer, into: $0.baseAddress! + at)
                         }
@@ -111,7 +112,7 @@ import TailorTestSupport
     @Test func switchRoutesTheProducts() throws {
         var rng = TestRandom(seed: 44)
         let x = rng.tensor([Self.rows, Self.inF], -2, 2)
-        for var m in try Self.matrices() {
+        for m in try Self.matrices() {
             let y = Tensor(zeros: [Self.rows, Self.outF]), y16 = Tensor(zeros: [Self.rows, Self.outF])
             m.multiply(x.pointer, rows: Self.rows, into: y.pointer)
             m.bf16Products = true

@@ -19,7 +19,7 @@ import TailorTestSupport
                              ("q8_0", { try QuantizedMatrix(name: "w", quantizing: w, as: .q8_0) }),
                              ("nf4", { try NF4Matrix(name: "w", quantizing: w) })] {
             list.append((name, try make()))
-            var m = try make()
+            let m = try make()
             m.bf16Products = true
             list.append(("\(name), bf16 compute", m))
         }

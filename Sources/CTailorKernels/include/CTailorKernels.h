@@ -70,8 +70,9 @@ int tailor_avx512_available(void);
 /// as ggml's dequantize_row_q4_0 (AVX-512F).
 void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst);
 
-/// Q4_0 (ggml type 2) or Q8_0 (type 8) rows straight into bf16 AMX tiles, the bits dequantizing and
-/// then tailor_bf16_pack give: rows[i] (i < count ≤ 32) points at row i's k / 32 blocks. Not
+/// Q4_0 (ggml type 2), Q8_0 (type 8) or Q4_K (type 12) rows straight into bf16 AMX tiles, the bits dequantizing and
+/// then tailor_bf16_pack give: rows[i] (i < count ≤ 32) points at row i's blocks (k / 32 elements
+/// each, Q4_K k / 256). Not
 /// transposed: the rows are 32 columns of B[n, k] (tailor_bf16_pack(rows, 32, k, k, 0) into packed).
 /// Transposed: they are k block `strip` of B = Wᵀ[k, n] whose k is tile_rows
 /// (tailor_bf16_pack_kblocks(…, strip, strip + 1)). Rows past count are zeros. Needs AVX512-BF16.
