@@ -47,11 +47,28 @@ static inline void q4_k_floats(const uint8_t *x, int j, __m512 *lo, __m512 *hi) 
     *hi = _mm512_sub_ps(_mm512_mul_ps(dv, _mm512_cvtepi32_ps(q2)), mv);
 }
 
-// k-block kb (32 elements) of a row in Q4_0 (type 2, 18-byte blocks), Q8_0 (type 8, 34) or Q4_K
-// (type 12, 144-byte super-blocks of 8) as floats, elements 0..15 in lo: (int × d) in fp32, one
-// rounding, for Q4_0 and Q8_0 — the bits of the Swift dequantization loops.
+// Half j of an NF4 block (64 codes in 32 bytes, the high nibble first): code[c] × absmax, one
+// rounding, as NF4.dequantize.
+__attribute__((target("avx512f")))
+static inline void nf4_floats(const uint8_t *codes, int j, float absmax, __m512 table, __m512 *lo, __m512 *hi) {
+    __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + 16 * j)));  // 16 bytes: 32 codes
+    const __m512i first = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __m512i second = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+    const __m512i shifts = _mm512_set_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4), nib = _mm512_set1_epi32(15);
+    __m512 a = _mm512_set1_ps(absmax);
+    __m512i c0 = _mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(first, b), shifts), nib);
+    __m512i c1 = _mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(second, b), shifts), nib);
+    *lo = _mm512_mul_ps(_mm512_permutexvar_ps(c0, table), a);
+    *hi = _mm512_mul_ps(_mm512_permutexvar_ps(c1, table), a);
+}
+
+// k-block kb (32 elements) of a row in Q4_0 (type 2, 18-byte blocks), Q8_0 (type 8, 34), Q4_K
+// (type 12, 144-byte super-blocks of 8) or NF4 (TAILOR_NF4: 32-byte blocks of 64, `absmax` the
+// row's block scales) as floats, elements 0..15 in lo: (int × d) in fp32, one rounding, for Q4_0
+// and Q8_0 — the bits of the Swift dequantization loops.
 __attribute__((target("avx512f,f16c")))
-static inline void block_floats(const uint8_t *row, int kb, int type, __m512 *lo, __m512 *hi) {
+static inline void block_floats(const uint8_t *row, const float *absmax, __m512 table, int kb, int type, __m512 *lo, __m512 *hi) {
+    if (type == TAILOR_NF4) { nf4_floats(row + (size_t)(kb / 2) * 32, kb % 2, absmax[kb / 2], table, lo, hi); return; }
     if (type == 12) { q4_k_floats(row + (size_t)(kb / 8) * 144, kb % 8, lo, hi); return; }
     const uint8_t *block = row + (size_t)kb * (type == 8 ? 34 : 18);
     __m512 d = block_scale(block);
@@ -68,9 +85,10 @@ static inline void block_floats(const uint8_t *row, int kb, int type, __m512 *lo
 }
 
 __attribute__((target("avx512f,avx512bw,avx512bf16,f16c")))
-void tailor_block_pack_bf16(int type, const uint8_t *const *rows, int count, int k, int transposed, int tile_rows, int strip,
-                            uint16_t *packed) {
+void tailor_block_pack_bf16(int type, const uint8_t *const *rows, const float *const *absmax, const float *nf4_code, int count,
+                            int k, int transposed, int tile_rows, int strip, uint16_t *packed) {
     int blocks = k / 32;
+    __m512 table = nf4_code ? _mm512_loadu_ps(nf4_code) : _mm512_setzero_ps();
     if (!transposed) {  // rows are B's columns n (two 16-column blocks); one block is one 32-k tile
         for (int g = 0; g < 2; g++) {
             for (int kb = 0; kb < blocks; kb++) {
@@ -80,7 +98,7 @@ void tailor_block_pack_bf16(int type, const uint8_t *const *rows, int count, int
                     v[j] = _mm512_setzero_si512();
                     if (i < count) {
                         __m512 lo, hi;
-                        block_floats(rows[i], kb, type, &lo, &hi);
+                        block_floats(rows[i], absmax ? absmax[i] : 0, table, kb, type, &lo, &hi);
                         v[j] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
                     }
                 }
@@ -98,8 +116,8 @@ void tailor_block_pack_bf16(int type, const uint8_t *const *rows, int count, int
         uint16_t *t0 = packed + ((size_t)(2 * blk) * kblocks + strip) * 512, *t1 = t0 + (size_t)kblocks * 512;
         for (int t = 0; t < 16; t++) {
             __m512 alo = _mm512_setzero_ps(), ahi = alo, blo = alo, bhi = alo;
-            if (2 * t < count) block_floats(rows[2 * t], blk, type, &alo, &ahi);
-            if (2 * t + 1 < count) block_floats(rows[2 * t + 1], blk, type, &blo, &bhi);
+            if (2 * t < count) block_floats(rows[2 * t], absmax ? absmax[2 * t] : 0, table, blk, type, &alo, &ahi);
+            if (2 * t + 1 < count) block_floats(rows[2 * t + 1], absmax ? absmax[2 * t + 1] : 0, table, blk, type, &blo, &bhi);
             _mm512_storeu_si512((void *)(t0 + t * 32), interleave_halves((__m512i)_mm512_cvtne2ps_pbh(blo, alo)));
             _mm512_storeu_si512((void *)(t1 + t * 32), interleave_halves((__m512i)_mm512_cvtne2ps_pbh(bhi, ahi)));
         }

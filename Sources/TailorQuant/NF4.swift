@@ -1,3 +1,4 @@
+import CTailorKernels
 import TailorTape
 import TailorTensor
 
@@ -157,6 +158,29 @@ public final class NF4Matrix: BF16Computable, @unchecked Sendable {
     /// Packed codes plus 4 bytes per block (the restored fp32 absmax; double quantization's
     /// 1-byte codes would be stored on disk, not in memory here).
     public var storageBytes: Int { packed.count + absmax.count * 4 }
+
+    /// Straight from the codes to bf16 tiles, the same bits as dequantizing to an fp32 strip and
+    /// packing it (``BF16Computable/packStripByDequantizing(_:transposed:tileRows:strip:scratch:into:)``).
+    public func packStripBF16(_ rows: Range<Int>, transposed: Bool, tileRows: Int, strip: Int, scratch: UnsafeMutablePointer<Float>,
+                              into packed: UnsafeMutablePointer<UInt16>) {
+        guard rows.count <= 32, BF16MatMul.usesAMX else {  // the fused kernel needs AVX512-BF16
+            return packStripByDequantizing(rows, transposed: transposed, tileRows: tileRows, strip: strip, scratch: scratch, into: packed)
+        }
+        let perRow = inFeatures / NF4.blockSize
+        self.packed.withUnsafeBufferPointer { p in
+            absmax.withUnsafeBufferPointer { a in
+                NF4.code.withUnsafeBufferPointer { code in
+                    var starts = [UnsafePointer<UInt8>?](repeating: nil, count: 32), scales = [UnsafePointer<Float>?](repeating: nil, count: 32)
+                    for (i, r) in rows.enumerated() {
+                        starts[i] = p.baseAddress! + r * inFeatures / 2
+                        scales[i] = a.baseAddress! + r * perRow
+                    }
+                    tailor_block_pack_bf16(TAILOR_NF4, starts, scales, code.baseAddress, Int32(rows.count), Int32(inFeatures),
+                                           transposed ? 1 : 0, Int32(tileRows), Int32(strip), packed)
+                }
+            }
+        }
+    }
 
     public func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let perRow = inFeatures / NF4.blockSize

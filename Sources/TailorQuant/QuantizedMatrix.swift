@@ -125,8 +125,8 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         var starts = [UnsafePointer<UInt8>?](repeating: nil, count: 32)
         for (i, r) in rows.enumerated() { starts[i] = bytes + Int(rowOrder?[r] ?? Int32(r)) * rowBytes }
-        tailor_block_pack_bf16(Int32(type.id), starts, Int32(rows.count), Int32(inFeatures), transposed ? 1 : 0, Int32(tileRows),
-                               Int32(strip), packed)
+        tailor_block_pack_bf16(Int32(type.id), starts, nil, nil, Int32(rows.count), Int32(inFeatures), transposed ? 1 : 0,
+                               Int32(tileRows), Int32(strip), packed)
     }
 
     /// The stored bytes of W, rows in storage order.

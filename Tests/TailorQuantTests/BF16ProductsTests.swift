@@ -27,16 +27,24 @@ import TailorTestSupport
                                    bytes: m.bytes, owner: m, rowOrder: order)
     }
 
-    /// Q4_0, Q8_0 and Q4_K go from their blocks straight to bf16 tiles: the same bits as dequantizing
-    /// then packing, for full and ragged strips, both orientations, with and without a row order.
-    @Test(arguments: ["Q4_0", "Q8_0", "Q4_K"])
+    /// Q4_0, Q8_0, Q4_K and NF4 go from their blocks straight to bf16 tiles: the same bits as
+    /// dequantizing then packing, for full and ragged strips, both orientations, with and without a
+    /// row order (NF4, double-quantized or not, has none).
+    @Test(arguments: ["Q4_0", "Q8_0", "Q4_K", "NF4", "NF4-DQ"])
     func blockStripsPackLikeDequantizeThenPack(_ type: String) throws {
         guard BF16MatMul.usesAMX else { return }
         var rng = TestRandom(seed: 45)
         let inF = type == "Q4_K" ? 512 : Self.inF  // two Q4_K super-blocks per row
-        let plainOrder = try QuantizedMatrix(name: type, quantizing: rng.tensor([Self.outF, inF], -3, 3), as: GGMLType(name: type)!)
+        let w = rng.tensor([Self.outF, inF], -3, 3)
+        let matrices: [any BF16Computable]
+        if type.hasPrefix("NF4") {
+            matrices = [try NF4Matrix(name: type, quantizing: w, doubleQuantization: type == "NF4-DQ")]
+        } else {
+            let plainOrder = try QuantizedMatrix(name: type, quantizing: w, as: GGMLType(name: type)!)
+            matrices = [plainOrder, try Self.reordered(plainOrder)]
+        }
         let scratch = Tensor(zeros: [32, inF])
-        for m in [plainOrder, try Self.reordered(plainOrder)] {
+        for m in matrices {
             for (lo, tileRows) in [(0, 256), (256, 44), (37, 253)] {
                 for transposed in [false, true] {
                     let count = transposed ? tailor_bf16_packed_count(Int32(inF), Int32(tileRows)) : tailor_bf16_packed_count(Int32(tileRows), Int32(inF))

@@ -70,14 +70,18 @@ int tailor_avx512_available(void);
 /// as ggml's dequantize_row_q4_0 (AVX-512F).
 void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst);
 
-/// Q4_0 (ggml type 2), Q8_0 (type 8) or Q4_K (type 12) rows straight into bf16 AMX tiles, the bits dequantizing and
-/// then tailor_bf16_pack give: rows[i] (i < count ≤ 32) points at row i's blocks (k / 32 elements
-/// each, Q4_K k / 256). Not
+/// Marks NF4 for tailor_block_pack_bf16 (not a ggml type id).
+#define TAILOR_NF4 1000
+
+/// Q4_0 (ggml type 2), Q8_0 (type 8), Q4_K (type 12) or NF4 (TAILOR_NF4) rows straight into bf16
+/// AMX tiles, the bits dequantizing and then tailor_bf16_pack give: rows[i] (i < count ≤ 32) points
+/// at row i's blocks (k / 32 elements each, Q4_K k / 256, NF4 k / 64 of 32 code bytes); for NF4,
+/// absmax[i] at its blocks' scales and nf4_code at the 16 code values (both NULL otherwise). Not
 /// transposed: the rows are 32 columns of B[n, k] (tailor_bf16_pack(rows, 32, k, k, 0) into packed).
 /// Transposed: they are k block `strip` of B = Wᵀ[k, n] whose k is tile_rows
 /// (tailor_bf16_pack_kblocks(…, strip, strip + 1)). Rows past count are zeros. Needs AVX512-BF16.
-void tailor_block_pack_bf16(int type, const uint8_t *const *rows, int count, int k, int transposed, int tile_rows, int strip,
-                            uint16_t *packed);
+void tailor_block_pack_bf16(int type, const uint8_t *const *rows, const float *const *absmax, const float *nf4_code, int count,
+                            int k, int transposed, int tile_rows, int strip, uint16_t *packed);
 
 /// Products with one small dimension r (a LoRA rank), reading the big operand once (AVX-512F).
 /// t[i·ldt + j] = alpha·Σ_c x[i·ldx + c]·a[j·k + c] for i < rows, j < r (x·aᵀ, a [r, k]).
