@@ -1,7 +1,7 @@
 // ggml Q4_0 dequantization in AVX-512 (the plain Swift loop unpacks nibbles one at a time; Q8_0's
-// loop already runs at store bandwidth, measured), and Q4_0 / Q8_0 blocks straight to bf16 AMX
-// tiles. Each value is (int → float, exact) × d, one rounding, as in ggml's dequantize_row_q4_0 /
-// _q8_0: the same bits as TailorQuant.Dequantize's loops, which stay the reference.
+// loop already runs at store bandwidth, measured), and Q4_0, Q8_0, Q4_K, Q6_K and NF4 blocks
+// straight to bf16 AMX tiles: the same bits as TailorQuant.Dequantize's loops and NF4.dequantize
+// (and ggml's dequantize_row_*), which stay the reference.
 #include "CTailorKernels.h"
 #include <immintrin.h>
 #include <string.h>
@@ -47,6 +47,32 @@ static inline void q4_k_floats(const uint8_t *x, int j, __m512 *lo, __m512 *hi) 
     *hi = _mm512_sub_ps(_mm512_mul_ps(dv, _mm512_cvtepi32_ps(q2)), mv);
 }
 
+// Q6_K sub-block j (32 elements) of a 210-byte super-block: (d·scale)·q, two roundings, as ggml's
+// dequantize_row_q6_K and the Swift loop. Half n = j / 4 of the block; part p = j % 4 takes the low
+// (p < 2) or high nibbles of ql[32·(p & 1) + l] with bits 2p, 2p + 1 of qh[l] above them, minus 32;
+// lanes l < 16 and l ≥ 16 have their own int8 scale.
+__attribute__((target("avx512f,f16c")))
+static inline void q6_k_floats(const uint8_t *x, int j, __m512 *lo, __m512 *hi) {
+    int n = j / 4, p = j % 4;
+    const uint8_t *ql = x + 64 * n + 32 * (p & 1), *qh = x + 128 + 32 * n;
+    const int8_t *sc = (const int8_t *)(x + 192 + 8 * n);
+    uint16_t hd;
+    memcpy(&hd, x + 208, 2);
+    float d = _cvtsh_ss(hd), d0 = d * (float)sc[2 * p], d1 = d * (float)sc[2 * p + 1];
+    const __m512i nib = _mm512_set1_epi32(0x0F), three = _mm512_set1_epi32(3), bias = _mm512_set1_epi32(32);
+    __m512 out[2];
+    for (int h = 0; h < 2; h++) {
+        __m512i a = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ql + 16 * h)));
+        __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qh + 16 * h)));
+        a = p < 2 ? _mm512_and_si512(a, nib) : _mm512_srli_epi32(a, 4);
+        b = _mm512_and_si512(_mm512_srli_epi32(b, 2 * p), three);
+        __m512i q = _mm512_sub_epi32(_mm512_or_si512(a, _mm512_slli_epi32(b, 4)), bias);
+        out[h] = _mm512_mul_ps(_mm512_set1_ps(h ? d1 : d0), _mm512_cvtepi32_ps(q));
+    }
+    *lo = out[0];
+    *hi = out[1];
+}
+
 // Half j of an NF4 block (64 codes in 32 bytes, the high nibble first): code[c] × absmax, one
 // rounding, as NF4.dequantize.
 __attribute__((target("avx512f")))
@@ -63,13 +89,14 @@ static inline void nf4_floats(const uint8_t *codes, int j, float absmax, __m512 
 }
 
 // k-block kb (32 elements) of a row in Q4_0 (type 2, 18-byte blocks), Q8_0 (type 8, 34), Q4_K
-// (type 12, 144-byte super-blocks of 8) or NF4 (TAILOR_NF4: 32-byte blocks of 64, `absmax` the
+// (type 12, 144-byte super-blocks of 8), Q6_K (type 14, 210-byte super-blocks of 8) or NF4 (TAILOR_NF4: 32-byte blocks of 64, `absmax` the
 // row's block scales) as floats, elements 0..15 in lo: (int × d) in fp32, one rounding, for Q4_0
 // and Q8_0 — the bits of the Swift dequantization loops.
 __attribute__((target("avx512f,f16c")))
 static inline void block_floats(const uint8_t *row, const float *absmax, __m512 table, int kb, int type, __m512 *lo, __m512 *hi) {
     if (type == TAILOR_NF4) { nf4_floats(row + (size_t)(kb / 2) * 32, kb % 2, absmax[kb / 2], table, lo, hi); return; }
     if (type == 12) { q4_k_floats(row + (size_t)(kb / 8) * 144, kb % 8, lo, hi); return; }
+    if (type == 14) { q6_k_floats(row + (size_t)(kb / 8) * 210, kb % 8, lo, hi); return; }
     const uint8_t *block = row + (size_t)kb * (type == 8 ? 34 : 18);
     __m512 d = block_scale(block);
     if (type == 8) {

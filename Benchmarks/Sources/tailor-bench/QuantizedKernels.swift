@@ -58,6 +58,17 @@ enum QuantizedKernels {
                     b.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
                 }
             }
+            // Q6_K, which Q4_K_M GGUFs hold for the head and some projections (not a `--quantize` format).
+            if k % 256 == 0 {
+                let q6 = try QuantizedMatrix(name: "bench.\(label).weight", quantizing: dense, as: .q6_K)
+                q6.bf16Products = true
+                timer.time("q6_k (bf16 compute) x·Wᵀ \(label) \(shape)", flops: flops, versus: forward) {
+                    q6.multiply(x.pointer, rows: m, into: y.pointer)
+                }
+                timer.time("q6_k (bf16 compute) dy·W \(label) \(shape)", flops: flops, versus: backward) {
+                    q6.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
+                }
+            }
         }
     }
 }
