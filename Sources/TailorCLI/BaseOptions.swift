@@ -11,7 +11,7 @@ struct BaseOptions: ParsableArguments {
 
     /// Loads `model` (a folder or a `.gguf`) as these options say.
     func load(_ model: String) throws -> ModelBundle {
-        guard ["f32", "bf16"].contains(compute) else { throw TailorError("--compute \(compute): must be f32 or bf16") }
+        guard TrainingConfiguration.computeChoices.contains(compute) else { throw TailorError("--compute \(compute): must be f32 or bf16") }
         return try ModelBundle.load(model, quantize: try quantize.map(BaseQuantization.init(parsing:)), computeBF16: compute == "bf16")
     }
 }

@@ -3,9 +3,10 @@ import TailorTape
 import TailorTensor
 
 /// A block-format matrix whose products may run in bf16: QLoRA's usual compute dtype
-/// (bitsandbytes' `bnb_4bit_compute_dtype=torch.bfloat16`). Each tile of W is dequantized 32 rows
-/// at a time, rounded to bf16 and packed for AMX tiles; the activations are rounded to bf16 once per
-/// product; accumulation is fp32. Without AMX the same bf16 values go through sgemm.
+/// (bitsandbytes' `bnb_4bit_compute_dtype=torch.bfloat16`). Each tile of W becomes bf16 AMX tiles
+/// 32 rows at a time (``packStripBF16(_:transposed:tileRows:strip:scratch:into:)``: straight from
+/// the blocks for the common formats, else dequantized first); the activations are rounded to
+/// bf16 once per product; accumulation is fp32. Without AMX the same bf16 values go through sgemm.
 public protocol BF16Computable: TiledMatrix {
     /// Whether ``LinearWeight`` products of this matrix run in bf16 (default false: fp32, exact
     /// to the dequantized weights).
@@ -84,8 +85,9 @@ extension BF16Computable {
 
     /// Calls `body(lo, hi, packed)` for consecutive tiles of W's rows covering `outputs`, packed for
     /// AMX as B = W[lo..<hi] (`[hi − lo, in]`) or, when `transposed`, B = W[lo..<hi]ᵀ (`[in, hi − lo]`).
-    /// Each tile is dequantized and packed 32 rows at a time across the workers, so a strip is still
-    /// in cache when it is packed (a whole fp32 tile of a 4096-wide matrix is 4 MiB).
+    /// Each tile is packed 32 rows at a time across the workers
+    /// (``packStripBF16(_:transposed:tileRows:strip:scratch:into:)``), so a dequantized strip is
+    /// still in cache when it is packed (a whole fp32 tile of a 4096-wide matrix is 4 MiB).
     func forEachPackedTile(_ outputs: Range<Int>, transposed: Bool, _ body: (Int, Int, UnsafePointer<UInt16>) -> Void) {
         let k = inFeatures, tile = min(outputs.count, max(32, quantizedTileRows / 32 * 32))
         guard tile > 0 else { return }

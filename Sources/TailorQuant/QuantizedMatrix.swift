@@ -114,9 +114,9 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
 
     public var storageBytes: Int { rowBytes * outFeatures }
 
-    /// Q4_0, Q8_0, Q4_K and Q6_K go straight from their blocks to bf16 tiles, the same bits as dequantizing to an
-    /// fp32 strip and packing it; for Q4_0 in about a quarter fewer cycles (7B QLoRA step in bf16
-    /// compute, perf).
+    /// Q4_0, Q8_0, Q4_K and Q6_K go straight from their blocks to bf16 tiles, the same bits as
+    /// dequantizing to an fp32 strip and packing it; for Q4_0 in about a quarter fewer cycles (7B
+    /// QLoRA step in bf16 compute, perf).
     public func packStripBF16(_ rows: Range<Int>, transposed: Bool, tileRows: Int, strip: Int, scratch: UnsafeMutablePointer<Float>,
                               into packed: UnsafeMutablePointer<UInt16>) {
         guard [.q4_0, .q8_0, .q4_K, .q6_K].contains(type), rows.count <= 32, BF16MatMul.usesAMX else {  // the fused kernel needs AVX512-BF16

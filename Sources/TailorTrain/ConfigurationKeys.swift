@@ -77,7 +77,7 @@ extension TrainingConfiguration {
         case "adapter": adapter = value
         case "full": full = try bool()
         case "quantize": quantize = try BaseQuantization(parsing: value).rawValue
-        case "compute": compute = try oneOf(["f32", "bf16"])
+        case "compute": compute = try oneOf(Self.computeChoices)
         case "optimizer": optimizer = try oneOf(["adamw", "adam", "sgd", "adafactor"])
         case "lr":
             lr = try double()

@@ -47,6 +47,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// (bf16 operands, fp32 accumulation, AMX tiles where the CPU has them; attention too): QLoRA's
     /// usual compute dtype. Block formats stay compact; dense frozen matrices are rounded to bf16.
     public var compute: String = "f32"
+    /// The values `compute` takes.
+    public static let computeChoices = ["f32", "bf16"]
 
     // MARK: Optimisation
     /// `adamw`, `adam`, `sgd` or `adafactor`.

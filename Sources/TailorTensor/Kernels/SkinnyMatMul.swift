@@ -5,8 +5,8 @@ import CTailorKernels
 ///
 /// sgemm packs both operands on every call; with r ≈ 8 that copying costs more than the
 /// arithmetic (LoRA's six products were ~18 % of a bf16 training step, more than half of it in
-/// OpenBLAS's pack routines). With AVX-512 these run in C, reading the wide operand once and holding the
-/// rank-sized one in L1; elsewhere, and as the tests' reference, they are sgemm calls.
+/// OpenBLAS's pack routines). With AVX-512 these run in C, reading the wide operand once and
+/// holding the rank-sized one in L1; elsewhere, and as the tests' reference, they are sgemm calls.
 /// Row-major, contiguous small operands; the wide ones take a row stride.
 public enum SkinnyMatMul {
     /// `t[rows, r] = alpha · x[rows, k] · a[r, k]ᵀ` (t's row stride `ldt`).
