@@ -1,7 +1,8 @@
 // ggml Q4_0 dequantization in AVX-512 (the plain Swift loop unpacks nibbles one at a time; Q8_0's
-// loop already runs at store bandwidth, measured), and Q4_0, Q8_0, Q4_K, Q6_K and NF4 blocks
-// straight to bf16 AMX tiles: the same bits as TailorQuant.Dequantize's loops and NF4.dequantize
-// (and ggml's dequantize_row_*), which stay the reference.
+// loop already runs at store bandwidth, measured), and every block format Tailor dequantizes
+// (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, NF4) straight to bf16 AMX tiles: the same bits
+// as TailorQuant.Dequantize's loops and NF4.dequantize (and ggml's dequantize_row_*), which stay
+// the reference.
 #include "CTailorKernels.h"
 #include <immintrin.h>
 #include <string.h>
@@ -26,25 +27,84 @@ void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst) {
     }
 }
 
-// Q4_K sub-block j (32 elements) of a 144-byte super-block: (d·sc)·q − dmin·m, two roundings, as
-// ggml's dequantize_row_q4_K and the Swift loop (6-bit scale and min unpacked as get_scale_min_k4).
+// `get_scale_min_k4`: the 6-bit scale and min of K-quant sub-block j from the 12 packed bytes s.
+static inline void scale_min_k4(const uint8_t *s, int j, int *sc, int *m) {
+    *sc = j < 4 ? s[j] & 63 : (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+    *m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+}
+
+// Q4_K (high_bits NULL) or Q5_K sub-block j (32 elements) of a super-block: (d·sc)·q − dmin·m,
+// two roundings, as ggml's dequantize_row_q4_K / _q5_K and the Swift loops. The nibbles of
+// sub-blocks 2c and 2c + 1 share 32 bytes at qs + 32c; Q5_K's fifth bit of lane l is bit j of
+// high_bits[l].
 __attribute__((target("avx512f,f16c")))
-static inline void q4_k_floats(const uint8_t *x, int j, __m512 *lo, __m512 *hi) {
+static inline void k_quant_floats(const uint8_t *x, const uint8_t *qs, const uint8_t *high_bits, int j, __m512 *lo, __m512 *hi) {
     uint16_t hd, hm;
     memcpy(&hd, x, 2);
     memcpy(&hm, x + 2, 2);
-    const uint8_t *s = x + 4;
-    int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-    int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    float d1 = _cvtsh_ss(hd) * (float)sc, m1 = _cvtsh_ss(hm) * (float)m;
-    __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(x + 16 + 32 * (j / 2))));
-    __m512i q2 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(x + 16 + 32 * (j / 2) + 16)));
-    __m512i nib = _mm512_set1_epi32(0x0F);
-    if (j & 1) { q = _mm512_srli_epi32(q, 4); q2 = _mm512_srli_epi32(q2, 4); }
-    else { q = _mm512_and_si512(q, nib); q2 = _mm512_and_si512(q2, nib); }
-    __m512 dv = _mm512_set1_ps(d1), mv = _mm512_set1_ps(m1);
-    *lo = _mm512_sub_ps(_mm512_mul_ps(dv, _mm512_cvtepi32_ps(q)), mv);
-    *hi = _mm512_sub_ps(_mm512_mul_ps(dv, _mm512_cvtepi32_ps(q2)), mv);
+    int sc, m;
+    scale_min_k4(x + 4, j, &sc, &m);
+    __m512 dv = _mm512_set1_ps(_cvtsh_ss(hd) * (float)sc), mv = _mm512_set1_ps(_cvtsh_ss(hm) * (float)m);
+    const __m512i nib = _mm512_set1_epi32(0x0F), one = _mm512_set1_epi32(1);
+    __m512 out[2];
+    for (int h = 0; h < 2; h++) {
+        __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qs + 32 * (j / 2) + 16 * h)));
+        q = j & 1 ? _mm512_srli_epi32(q, 4) : _mm512_and_si512(q, nib);
+        if (high_bits) {
+            __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(high_bits + 16 * h)));
+            q = _mm512_or_si512(q, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b, j), one), 4));
+        }
+        out[h] = _mm512_sub_ps(_mm512_mul_ps(dv, _mm512_cvtepi32_ps(q)), mv);
+    }
+    *lo = out[0];
+    *hi = out[1];
+}
+
+// Bytes in one block of a 32-element format.
+static inline size_t block32_bytes(int type) {
+    switch (type) {
+    case 2: return 18;
+    case 3: return 20;
+    case 6: return 22;
+    case 7: return 24;
+    default: return 34;  // Q8_0
+    }
+}
+
+// A 32-element block of Q4_0 (type 2), Q4_1 (3), Q5_0 (6), Q5_1 (7) or Q8_0 (8): q·d, plus m for
+// the _1 formats (two roundings), as the Swift loops. Nibble formats hold elements l and l + 16
+// in byte l; Q5's fifth bit of element e is bit e of the 32-bit qh.
+__attribute__((target("avx512f,f16c")))
+static inline void block32_floats(const uint8_t *block, int type, __m512 *lo, __m512 *hi) {
+    __m512 d = block_scale(block);
+    if (type == 8) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));
+        *lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))), d);
+        *hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))), d);
+        return;
+    }
+    int with_min = type == 3 || type == 7, five = type == 6 || type == 7;
+    const uint8_t *qs = block + 2 + 2 * with_min + 4 * five;
+    const __m512i nib = _mm512_set1_epi32(0x0F), one = _mm512_set1_epi32(1);
+    __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)qs));
+    __m512i a = _mm512_and_si512(q, nib), b = _mm512_srli_epi32(q, 4);
+    if (five) {
+        uint32_t qh;
+        memcpy(&qh, block + 2 + 2 * with_min, 4);
+        const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        __m512i h = _mm512_set1_epi32((int)qh);
+        a = _mm512_or_si512(a, _mm512_slli_epi32(_mm512_and_si512(_mm512_srlv_epi32(h, lanes), one), 4));
+        b = _mm512_or_si512(b, _mm512_slli_epi32(_mm512_and_si512(_mm512_srlv_epi32(h, _mm512_add_epi32(lanes, _mm512_set1_epi32(16))), one), 4));
+    }
+    if (with_min) {
+        __m512 m = block_scale(block + 2);
+        *lo = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), d), m);
+        *hi = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(b), d), m);
+        return;
+    }
+    const __m512i bias = _mm512_set1_epi32(five ? 16 : 8);
+    *lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, bias)), d);
+    *hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(b, bias)), d);
 }
 
 // Q6_K sub-block j (32 elements) of a 210-byte super-block: (d·scale)·q, two roundings, as ggml's
@@ -88,27 +148,20 @@ static inline void nf4_floats(const uint8_t *codes, int j, float absmax, __m512 
     *hi = _mm512_mul_ps(_mm512_permutexvar_ps(c1, table), a);
 }
 
-// k-block kb (32 elements) of a row in Q4_0 (type 2, 18-byte blocks), Q8_0 (type 8, 34), Q4_K
-// (type 12, 144-byte super-blocks of 8), Q6_K (type 14, 210-byte super-blocks of 8) or NF4 (TAILOR_NF4: 32-byte blocks of 64, `absmax` the
-// row's block scales) as floats, elements 0..15 in lo: (int × d) in fp32, one rounding, for Q4_0
-// and Q8_0 — the bits of the Swift dequantization loops.
+// k-block kb (32 elements) of a row in a 32-element block format (block32_floats), Q4_K (type 12,
+// 144-byte super-blocks of 8 k-blocks), Q5_K (13, 176 bytes), Q6_K (14, 210 bytes) or NF4
+// (TAILOR_NF4: 32-byte blocks of 64, `absmax` the row's block scales) as floats, elements 0..15
+// in lo — the bits of the Swift dequantization loops.
 __attribute__((target("avx512f,f16c")))
 static inline void block_floats(const uint8_t *row, const float *absmax, __m512 table, int kb, int type, __m512 *lo, __m512 *hi) {
-    if (type == TAILOR_NF4) { nf4_floats(row + (size_t)(kb / 2) * 32, kb % 2, absmax[kb / 2], table, lo, hi); return; }
-    if (type == 12) { q4_k_floats(row + (size_t)(kb / 8) * 144, kb % 8, lo, hi); return; }
-    if (type == 14) { q6_k_floats(row + (size_t)(kb / 8) * 210, kb % 8, lo, hi); return; }
-    const uint8_t *block = row + (size_t)kb * (type == 8 ? 34 : 18);
-    __m512 d = block_scale(block);
-    if (type == 8) {
-        __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));
-        *lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))), d);
-        *hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))), d);
-        return;
+    const uint8_t *x;
+    switch (type) {
+    case TAILOR_NF4: nf4_floats(row + (size_t)(kb / 2) * 32, kb % 2, absmax[kb / 2], table, lo, hi); return;
+    case 12: x = row + (size_t)(kb / 8) * 144; k_quant_floats(x, x + 16, NULL, kb % 8, lo, hi); return;
+    case 13: x = row + (size_t)(kb / 8) * 176; k_quant_floats(x, x + 48, x + 16, kb % 8, lo, hi); return;
+    case 14: q6_k_floats(row + (size_t)(kb / 8) * 210, kb % 8, lo, hi); return;
+    default: block32_floats(row + (size_t)kb * block32_bytes(type), type, lo, hi);
     }
-    const __m512i low = _mm512_set1_epi32(0x0F), eight = _mm512_set1_epi32(8);
-    __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(block + 2)));
-    *lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(q, low), eight)), d);
-    *hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight)), d);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512bf16,f16c")))

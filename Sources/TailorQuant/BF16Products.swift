@@ -5,8 +5,9 @@ import TailorTensor
 /// A block-format matrix whose products may run in bf16: QLoRA's usual compute dtype
 /// (bitsandbytes' `bnb_4bit_compute_dtype=torch.bfloat16`). Each tile of W becomes bf16 AMX tiles
 /// 32 rows at a time (``packStripBF16(_:transposed:tileRows:strip:scratch:into:)``: straight from
-/// the blocks for the common formats, else dequantized first); the activations are rounded to
-/// bf16 once per product; accumulation is fp32. Without AMX the same bf16 values go through sgemm.
+/// the blocks in ``QuantizedMatrix`` and ``NF4Matrix``, dequantized first by the default); the
+/// activations are rounded to bf16 once per product; accumulation is fp32. Without AMX the same
+/// bf16 values go through sgemm.
 public protocol BF16Computable: TiledMatrix {
     /// Whether ``LinearWeight`` products of this matrix run in bf16 (default false: fp32, exact
     /// to the dequantized weights).

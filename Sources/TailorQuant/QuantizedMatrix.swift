@@ -114,12 +114,15 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
 
     public var storageBytes: Int { rowBytes * outFeatures }
 
-    /// Q4_0, Q8_0, Q4_K and Q6_K go straight from their blocks to bf16 tiles, the same bits as
-    /// dequantizing to an fp32 strip and packing it; for Q4_0 in about a quarter fewer cycles (7B
-    /// QLoRA step in bf16 compute, perf).
+    /// The block formats that go straight to bf16 tiles (every one ``Dequantize`` reads).
+    static let blockPackedTypes: Set<GGMLType> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
+
+    /// Block formats go straight from their blocks to bf16 tiles, the same bits as dequantizing to
+    /// an fp32 strip and packing it; for Q4_0 in about a quarter fewer cycles (7B QLoRA step in
+    /// bf16 compute, perf).
     public func packStripBF16(_ rows: Range<Int>, transposed: Bool, tileRows: Int, strip: Int, scratch: UnsafeMutablePointer<Float>,
                               into packed: UnsafeMutablePointer<UInt16>) {
-        guard [.q4_0, .q8_0, .q4_K, .q6_K].contains(type), rows.count <= 32, BF16MatMul.usesAMX else {  // the fused kernel needs AVX512-BF16
+        guard Self.blockPackedTypes.contains(type), rows.count <= 32, BF16MatMul.usesAMX else {  // the fused kernel needs AVX512-BF16
             return packStripByDequantizing(rows, transposed: transposed, tileRows: tileRows, strip: strip, scratch: scratch, into: packed)
         }
         let bytes = base.assumingMemoryBound(to: UInt8.self)

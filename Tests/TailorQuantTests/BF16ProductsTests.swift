@@ -27,10 +27,27 @@ import TailorTestSupport
                                    bytes: m.bytes, owner: m, rowOrder: order)
     }
 
-    /// Q4_0, Q8_0, Q4_K, Q6_K and NF4 go from their blocks straight to bf16 tiles: the same bits as
+    /// Random blocks of `type` (one Tailor cannot quantize to) whose f16 scales and minimums are
+    /// finite, of either sign, so that every element is a number to compare.
+    static func randomBlocks(_ type: GGMLType, rows: Int, columns: Int, _ rng: inout TestRandom) throws -> QuantizedMatrix {
+        let blocks = rows * columns / type.blockSize
+        var bytes = (0..<blocks * type.blockBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let halves = type == .q5_0 ? [0] : [0, 2]  // d, and m (Q4_1, Q5_1) or dmin (Q5_K)
+        for b in 0..<blocks {
+            for at in halves {
+                let h = HalfFloat.floatToF16(rng.uniform(-0.2, 0.2))
+                bytes[b * type.blockBytes + at] = UInt8(h & 0xFF); bytes[b * type.blockBytes + at + 1] = UInt8(h >> 8)
+            }
+        }
+        let box = ByteBox(bytes)
+        return try QuantizedMatrix(name: type.name, type: type, outFeatures: rows, inFeatures: columns,
+                                   bytes: UnsafeRawBufferPointer(start: box.pointer, count: box.count), owner: box)
+    }
+
+    /// Every block format goes from its blocks straight to bf16 tiles: the same bits as
     /// dequantizing then packing, for full and ragged strips, both orientations, with and without a
     /// row order (NF4, double-quantized or not, has none).
-    @Test(arguments: ["Q4_0", "Q8_0", "Q4_K", "Q6_K", "NF4", "NF4-DQ"])
+    @Test(arguments: ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "NF4", "NF4-DQ"])
     func blockStripsPackLikeDequantizeThenPack(_ type: String) throws {
         guard BF16MatMul.usesAMX else { return }
         var rng = TestRandom(seed: 45)
@@ -40,7 +57,9 @@ import TailorTestSupport
         if type.hasPrefix("NF4") {
             matrices = [try NF4Matrix(name: type, quantizing: w, doubleQuantization: type == "NF4-DQ")]
         } else {
-            let plainOrder = try QuantizedMatrix(name: type, quantizing: w, as: GGMLType(name: type)!)
+            let ggml = GGMLType(name: type)!
+            let plainOrder = Quantize.supported.contains(ggml)
+                ? try QuantizedMatrix(name: type, quantizing: w, as: ggml) : try Self.randomBlocks(ggml, rows: Self.outF, columns: inF, &rng)
             matrices = [plainOrder, try Self.reordered(plainOrder)]
         }
         let scratch = Tensor(zeros: [32, inF])

@@ -14,6 +14,25 @@ enum QuantizedKernels {
     static let shapes = [(1024, 1536, 576, "gate/up"), (1024, 576, 576, "q/o"), (1024, 576, 1536, "down"),
                          (256, 4096, 4096, "llama-2-7b q/o, 256 tokens")]
 
+    /// Timed with bf16 compute only, on the shapes their blocks fit (the 32-element ones on the 7B
+    /// shape alone).
+    static let ggufOnlyFormats: [GGMLType] = [.q6_K, .q5_K, .q4_1, .q5_0, .q5_1]
+
+    /// Random blocks of `type` with small finite f16 scales (the time does not depend on the values).
+    static func randomBlocks(_ type: GGMLType, rows: Int, columns: Int) throws -> QuantizedMatrix {
+        let blocks = rows * columns / type.blockSize
+        let data = NSMutableData(length: blocks * type.blockBytes)!
+        let p = data.mutableBytes.assumingMemoryBound(to: UInt8.self)
+        var state: UInt64 = 1
+        for i in 0..<data.length {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            p[i] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        for b in 0..<blocks { p[b * type.blockBytes + 1] = 0x20; p[b * type.blockBytes + 3] = 0x20 }  // halves near 1/128: d and m or dmin
+        return try QuantizedMatrix(name: "bench.random.\(type.name)", type: type, outFeatures: rows, inFeatures: columns,
+                                   bytes: UnsafeRawBufferPointer(start: data.bytes, count: data.length), owner: data)
+    }
+
     static func run(random: ([Int], Float) -> Tensor, timer: KernelTimer) throws {
         print("quantized matmul (tile of \(quantizedTileRows) rows dequantized per sgemm; bf16 on AMX: \(BF16MatMul.usesAMX)); ratio = sgemm time / this time")
         for (m, n, k, label) in shapes {
@@ -58,15 +77,19 @@ enum QuantizedKernels {
                     b.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
                 }
             }
-            // Q6_K, which Q4_K_M GGUFs hold for the head and some projections (not a `--quantize` format).
-            if k % 256 == 0 {
-                let q6 = try QuantizedMatrix(name: "bench.\(label).weight", quantizing: dense, as: .q6_K)
-                q6.bf16Products = true
-                timer.time("q6_k (bf16 compute) x·Wᵀ \(label) \(shape)", flops: flops, versus: forward) {
-                    q6.multiply(x.pointer, rows: m, into: y.pointer)
+            // Formats read from GGUF files but not made by `--quantize`: Q6_K (Q4_K_M and Q5_K_M files
+            // hold the head and some projections in it), Q5_K (the bulk of Q5_K_M), the legacy 32-element ones.
+            for type in ggufOnlyFormats where k % type.blockSize == 0 && (type.blockSize == 256 || k >= 4096) {
+                let w = Quantize.supported.contains(type)
+                    ? try QuantizedMatrix(name: "bench.\(label).weight", quantizing: dense, as: type)
+                    : try randomBlocks(type, rows: n, columns: k)
+                w.bf16Products = true
+                let name = type.name.lowercased()
+                timer.time("\(name) (bf16 compute) x·Wᵀ \(label) \(shape)", flops: flops, versus: forward) {
+                    w.multiply(x.pointer, rows: m, into: y.pointer)
                 }
-                timer.time("q6_k (bf16 compute) dy·W \(label) \(shape)", flops: flops, versus: backward) {
-                    q6.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
+                timer.time("\(name) (bf16 compute) dy·W \(label) \(shape)", flops: flops, versus: backward) {
+                    w.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
                 }
             }
         }

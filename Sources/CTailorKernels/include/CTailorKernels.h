@@ -73,14 +73,14 @@ void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst);
 /// Marks NF4 for tailor_block_pack_bf16 (not a ggml type id).
 #define TAILOR_NF4 1000
 
-/// Q4_0 (ggml type 2), Q8_0 (type 8), Q4_K (type 12), Q6_K (type 14) or NF4 (TAILOR_NF4) rows
-/// straight into bf16 AMX tiles, the bits dequantizing and then tailor_bf16_pack give: rows[i]
-/// (i < count ≤ 32) points at row i's blocks (k / 32 blocks each, Q4_K and Q6_K k / 256, NF4 k / 64
-/// of 32 code bytes); for NF4,
-/// absmax[i] at its blocks' scales and nf4_code at the 16 code values (both NULL otherwise). Not
-/// transposed: the rows are 32 columns of B[n, k] (tailor_bf16_pack(rows, 32, k, k, 0) into packed).
-/// Transposed: they are k block `strip` of B = Wᵀ[k, n] whose k is tile_rows
-/// (tailor_bf16_pack_kblocks(…, strip, strip + 1)). Rows past count are zeros. Needs AVX512-BF16.
+/// Rows of ggml blocks — Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (types 2, 3, 6, 7, 8; 32 elements a
+/// block), Q4_K, Q5_K, Q6_K (12, 13, 14; 256) — or NF4 (TAILOR_NF4) straight into bf16 AMX tiles,
+/// the bits dequantizing and then tailor_bf16_pack give: rows[i] (i < count ≤ 32) points at row
+/// i's blocks (NF4: k / 64 blocks of 32 code bytes); for NF4, absmax[i] at its blocks' scales and
+/// nf4_code at the 16 code values (both NULL otherwise). Not transposed: the rows are 32 columns
+/// of B[n, k] (tailor_bf16_pack(rows, 32, k, k, 0) into packed). Transposed: they are k block
+/// `strip` of B = Wᵀ[k, n] whose k is tile_rows (tailor_bf16_pack_kblocks(…, strip, strip + 1)).
+/// Rows past count are zeros. Needs AVX512-BF16.
 void tailor_block_pack_bf16(int type, const uint8_t *const *rows, const float *const *absmax, const float *nf4_code, int count,
                             int k, int transposed, int tile_rows, int strip, uint16_t *packed);
 
