@@ -1,7 +1,18 @@
 #include "CTailorKernels.h"
 #include <cpuid.h>
 #include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
 #include "vec16.h"
+
+int tailor_isa_cap(void) {
+    const char *s = getenv("TAILOR_ISA");
+    if (!s || !*s || !strcmp(s, "native")) return 3;
+    if (!strcmp(s, "generic")) return 0;
+    if (!strcmp(s, "avx2")) return 1;
+    if (!strcmp(s, "avx512")) return 2;
+    return -1;
+}
 
 static int avx512_state = -1;
 
@@ -9,7 +20,8 @@ int tailor_avx512_available(void) {
     if (avx512_state >= 0) return avx512_state;
     unsigned a, b, c, d;
     int ok = 0;
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 16) & 1)) {  // AVX512F
+    int cap = tailor_isa_cap();
+    if ((cap < 0 || cap >= 2) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 16) & 1)) {  // AVX512F
         // The OS must save the AVX-512 state: XCR0 bits 1, 2, 5, 6, 7.
         unsigned a1, b1, c1, d1;
         if (__get_cpuid(1, &a1, &b1, &c1, &d1) && ((c1 >> 27) & 1)) {  // OSXSAVE

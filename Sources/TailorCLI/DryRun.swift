@@ -12,7 +12,7 @@ enum DryRun {
         let estimate = ResourceEstimate(model: m, configuration: c, longest: data.train.map(\.ids.count).max() ?? 0)
         let rate = estimate.bf16GFLOPs.map { String(format: "measured bf16 product on AMX %.0f GFLOP/s, sgemm %.0f", $0, estimate.sgemmGFLOPs) }
             ?? String(format: "measured sgemm %.0f GFLOP/s", estimate.sgemmGFLOPs)
-        Swift.print(String(format: "estimate: peak RAM ≈ %.2f GiB, ≈ %.2f s per step (%@)",
-                           estimate.peakBytes / Double(1 << 30), estimate.secondsPerStep, rate))
+        Swift.print(String(format: "estimate: peak RAM ≈ %.2f GiB, ≈ %.2f s per step (%@; Tailor's kernels: %@)",
+                           estimate.peakBytes / Double(1 << 30), estimate.secondsPerStep, rate, FastMath.kernelSet))
     }
 }

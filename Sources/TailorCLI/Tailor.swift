@@ -19,6 +19,7 @@ struct TailorCommand: ParsableCommand {
 /// exit code 1. Exit codes from `body` pass through.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
+        try FastMath.checkInstructionSetCap()
         try body()
     } catch let e as ExitCode {
         throw e

@@ -91,7 +91,7 @@ extension LlamaModel {
     /// Call before adapters are added; full fine-tuning needs the dense fp32 weights.
     public func computeInBF16() throws {
         func converted(_ w: any LinearWeight) throws -> any LinearWeight {
-            if var m = w as? any BF16Computable { m.bf16Products = true; return w }
+            if let m = w as? any BF16Computable { m.bf16Products = true; return w }
             guard let p = w.parameter else { return w }  // already bf16
             guard !p.requiresGrad else { throw TailorError("\(p.name): a trained weight cannot be multiplied in bf16 (full fine-tuning needs --compute f32)") }
             return try BF16Matrix(name: p.name, rounding: p.value)

@@ -21,10 +21,12 @@ func tailorExecutable() throws -> URL {
     return exe
 }
 
-func runTailor(_ arguments: [String]) throws -> CLIResult {
+/// Runs `tailor` with `arguments`; `environment` adds to (or overrides) this process's variables.
+func runTailor(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
     let p = Process()
     p.executableURL = try tailorExecutable()
     p.arguments = arguments
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out; p.standardError = err
     try p.run()

@@ -30,14 +30,16 @@ import CTailorKernels
         #expect(first == [0, 0, 0, 1, 4, 4, 4, 5])
     }
 
-    /// The row passes' exponential: e^(x − shift) within 6e-8 absolutely of the Double value for
-    /// x − shift from −100 to 0 and shifts from −40 to 88, its sum within 1e-6 relatively; NaN kept.
-    @Test func softmaxExpWithin6e8() throws {
-        try #require(FastMath.usesAVX512, "no AVX-512 here: the row passes are Swift loops")
+    /// The row passes' exponential (AVX-512 and AVX2): e^(x − shift) within 6e-8 absolutely of the
+    /// Double value for x − shift from −100 to 0 and shifts from −40 to 88, its sum within 1e-6
+    /// relatively; NaN kept.
+    @Test(arguments: FastMath.vectorLevels)
+    func softmaxExpWithin6e8(kernels: FastMath.KernelLevel) throws {
+        let softmaxExp = kernels == .avx512 ? tailor_softmax_exp : tailor_avx2_softmax_exp
         for shift: Float in [-40, -3.7, 0, 12.3, 31.4, 88] {
             let x = (0..<20_000).map { shift - Float($0) * 0.005 } + [shift - 150, .nan]
             var y = [Float](repeating: 0, count: x.count)
-            let sum = tailor_softmax_exp(x, &y, x.count - 1, shift)
+            let sum = softmaxExp(x, &y, x.count - 1, shift)
             var worst = 0.0, total = 0.0
             for i in 0..<(x.count - 2) {
                 let want = exp(Double(x[i]) - Double(shift))
@@ -46,16 +48,16 @@ import CTailorKernels
             #expect(worst <= 6e-8, "shift \(shift): worst |Δ| \(worst)")
             #expect(abs(Double(sum) - total) <= 1e-6 * total, "shift \(shift): sum \(sum) vs \(total)")
             #expect(y[x.count - 2] == 0x1p-126)
-            _ = tailor_softmax_exp([Float.nan], &y, 1, shift)
+            _ = softmaxExp([Float.nan], &y, 1, shift)
             #expect(y[0].isNaN)
         }
     }
 
-    /// The AVX-512 row passes against the Swift loops, on rows whose visible ranges start and end
-    /// anywhere (tails that are not multiples of 16 lanes), with scores spread wide enough to test
-    /// the max shift. Probabilities within 2e-7, dS within 3e-6 (|dP − d| reaches ~5).
-    @Test func rowPassesMatchSwiftReference() throws {
-        try #require(FastMath.usesAVX512, "no AVX-512 here: the Swift loops are the only path")
+    /// The AVX-512 and AVX2 row passes against the Swift loops, on rows whose visible ranges start
+    /// and end anywhere (tails that are not multiples of 8 or 16 lanes), with scores spread wide
+    /// enough to test the max shift. Probabilities within 2e-7, dS within 3e-6 (|dP − d| reaches ~5).
+    @Test(arguments: FastMath.vectorLevels)
+    func rowPassesMatchSwiftReference(kernels: FastMath.KernelLevel) throws {
         var rng = TestRandom(seed: 11)
         let rows = 37, cols = 203, q0 = 150, keyOffset = -13, ld = 70, headDim = 45
         // Row i sees keys firstKey[i] … q0 + i, i.e. columns firstKey[i] − keyOffset … q0 + i − keyOffset.
@@ -76,10 +78,11 @@ import CTailorKernels
                     Attention.softmaxBackwardRowsReference(p2.pointer, ds.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset,
                                                            q0: q0, lse: lse.pointer, dOut: dOut.pointer, out: out.pointer, ld: ld, headDim: headDim)
                 } else {
-                    Attention.softmaxRows(p.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset, q0: q0, lse: lse.pointer)
+                    Attention.softmaxRows(p.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset, q0: q0, lse: lse.pointer,
+                                          kernels: kernels)
                     Attention.softmaxBackwardRows(p2.pointer, ds.pointer, rows: rows, cols: cols, firstKey: f, keyOffset: keyOffset,
                                                   q0: q0, lse: lseReference.pointer, dOut: dOut.pointer, out: out.pointer, ld: ld,
-                                                  headDim: headDim)
+                                                  headDim: headDim, kernels: kernels)
                 }
             }
             results += [p.array, lse.array, p2.array, ds.array]

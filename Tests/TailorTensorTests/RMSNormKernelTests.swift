@@ -3,11 +3,11 @@ import TailorTensor
 import TailorTestSupport
 
 @Suite struct RMSNormKernelTests {
-    /// The AVX-512 passes against the Swift loops, on widths with a partial last vector, with dx
-    /// and dWeight accumulating onto non-zero values. Only the summation order differs.
-    @Test(arguments: [(70, 45), (130, 576), (3, 16)])
-    func avx512PassesMatchSwiftReference(rows: Int, dim: Int) throws {
-        try #require(FastMath.usesAVX512, "no AVX-512 here: the Swift loops are the only path")
+    /// The AVX-512 and AVX2 passes against the Swift loops, on widths with a partial last vector,
+    /// with dx and dWeight accumulating onto non-zero values. Only the summation order differs.
+    @Test(arguments: FastMath.vectorLevels, [(70, 45), (130, 576), (3, 16)])
+    func vectorPassesMatchSwiftReference(kernels: FastMath.KernelLevel, shape: (rows: Int, dim: Int)) throws {
+        let (rows, dim) = shape
         var rng = TestRandom(seed: UInt64(rows * 1000 + dim))
         let x = rng.tensor([rows, dim], -3, 3), w = rng.tensor([dim]), dy = rng.tensor([rows, dim])
         let dx0 = rng.tensor([rows, dim]), dw0 = rng.tensor([dim])
@@ -19,14 +19,15 @@ import TailorTestSupport
                 RMSNorm.backwardReference(dy: dy.pointer, x: x.pointer, weight: w.pointer, rstd: rstd.pointer, dx: dx.pointer,
                                           dWeight: dw.pointer, rows: rows, dim: dim)
             } else {
-                RMSNorm.forward(x: x.pointer, weight: w.pointer, y: y.pointer, rstd: rstd.pointer, rows: rows, dim: dim, eps: 1e-5)
+                RMSNorm.forward(x: x.pointer, weight: w.pointer, y: y.pointer, rstd: rstd.pointer, rows: rows, dim: dim, eps: 1e-5,
+                                kernels: kernels)
                 RMSNorm.backward(dy: dy.pointer, x: x.pointer, weight: w.pointer, rstd: rstd.pointer, dx: dx.pointer,
-                                 dWeight: dw.pointer, rows: rows, dim: dim)
+                                 dWeight: dw.pointer, rows: rows, dim: dim, kernels: kernels)
             }
             results += [y.array, rstd.array, dx.array, dw.array]
         }
         for (i, name) in ["y", "rstd", "dx", "dWeight"].enumerated() {
-            expectClose(results[4 + i], results[i], atol: 1e-6, rtol: 2e-6, "\(name) \(rows)×\(dim)")
+            expectClose(results[4 + i], results[i], atol: 1e-6, rtol: 2e-6, "\(name) \(rows)×\(dim) (\(kernels))")
         }
     }
 }

@@ -30,6 +30,7 @@ struct Step: ParsableCommand {
     @Flag(help: "Print one JSON line (used by `compare`).") var json = false
 
     func run() throws {
+        try FastMath.checkInstructionSetCap()
         let r = try StepResult.measure(shape: shape, batch: batch, seq: seq, rank: rank, checkpointing: checkpointing,
                                        quantize: quantize, compute: compute, steps: steps, threads: threads, probe: !noProbe)
         if json {
@@ -37,7 +38,7 @@ struct Step: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             if let p = r.sgemmGFLOPs { print(String(format: "sgemm peak (2048³, %d threads): %.1f GFLOP/s", r.threads, p)) }
-            print("shape \(r.shape)  base \(r.quantize)\(r.compute == "bf16" ? " (bf16 compute)" : "")  batch \(r.batch)×\(r.seq)  r \(r.rank) all-linear  checkpointing \(r.checkpointing)  threads \(r.threads)  AdamW")
+            print("shape \(r.shape)  base \(r.quantize)\(r.compute == "bf16" ? " (bf16 compute)" : "")  batch \(r.batch)×\(r.seq)  r \(r.rank) all-linear  checkpointing \(r.checkpointing)  threads \(r.threads)  AdamW  kernels \(FastMath.kernelSet)")
             print(String(format: "median step %.3f s  %.1f tokens/s  %.1f GFLOP/s%@  peak RSS %.2f GiB  loss %.4f  (steps %@)",
                          r.medianStep, r.tokensPerSecond, r.gflops,
                          r.sgemmGFLOPs.map { String(format: " (%.0f%% of sgemm)", 100 * r.gflops / $0) } ?? "",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tailor
 
 /// The issue-7 table in one run: Tailor and PyTorch+PEFT side by side, each configuration in its
 /// own process (peak RSS is per process), then the ratios against the targets; then Tailor on
@@ -28,7 +29,8 @@ struct Compare: ParsableCommand {
     static let quantizedBases = [(base: "q8_0", compute: "f32"), (base: "q4_0", compute: "f32"), (base: "q4_0", compute: "bf16")]
 
     func run() throws {
-        print("load average at start: \(Load.text)")
+        try FastMath.checkInstructionSetCap()
+        print("load average at start: \(Load.text); Tailor's kernels: \(FastMath.kernelSet)")
         let python = peerPython ?? ProcessInfo.processInfo.environment["TAILOR_PEER_PYTHON"] ?? "python3"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("peers/peft_bench.py").path

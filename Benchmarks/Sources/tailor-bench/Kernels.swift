@@ -18,7 +18,8 @@ struct Kernels: ParsableCommand {
             throw ValidationError("--only \(bad): choose from \(Self.groups.joined(separator: ", "))")
         }
         if let threads { BLAS.threads = threads; Parallel.workers = threads }
-        print("threads \(BLAS.threads), load average \(Load.text)")
+        try FastMath.checkInstructionSetCap()
+        print("threads \(BLAS.threads), load average \(Load.text), Tailor's kernels \(FastMath.kernelSet)")
         print("kernel                                           median ms     GFLOP/s or GB/s")
         var rng = SeededGenerator(seed: 7)
         func random(_ shape: [Int], _ scale: Float = 1) -> Tensor {

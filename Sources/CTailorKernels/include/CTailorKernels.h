@@ -7,8 +7,14 @@
 /// instruction set with a target attribute and only called after tailor_amx_enable() said yes,
 /// so the package needs no -march flags.
 
-/// 1 when this process may use AMX-BF16 tiles: the CPU has them and Linux granted the tile
-/// state (arch_prctl ARCH_REQ_XCOMP_PERM). Safe to call repeatedly.
+/// The highest instruction set Tailor's own kernels may use, from the environment variable
+/// TAILOR_ISA: 0 for "generic" (the Swift loops only), 1 for "avx2", 2 for "avx512" (no AMX), 3
+/// when unset, empty or "native" (whatever the CPU has), -1 for any other value (callers report
+/// it). Lets the paths other CPUs take run and be timed on this one.
+int tailor_isa_cap(void);
+
+/// 1 when this process may use AMX-BF16 tiles: the CPU has them, TAILOR_ISA allows them and Linux
+/// granted the tile state (arch_prctl ARCH_REQ_XCOMP_PERM). Safe to call repeatedly.
 int tailor_amx_enable(void);
 
 /// uint16 elements of a matrix packed by tailor_bf16_pack: rows padded to 32, k to 32.
@@ -63,8 +69,12 @@ void tailor_add_transposed(const float *part, int ldp, int d, int k0, int k1, fl
 void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packed, int n, int packed_k, int kb0,
                      float *c, int ldc, int accumulate, int n0, int n1);
 
-/// 1 when the CPU and OS support AVX-512F (the elementwise kernels below need it).
+/// 1 when the CPU and OS support AVX-512F and TAILOR_ISA allows it (the elementwise kernels below
+/// need it).
 int tailor_avx512_available(void);
+
+/// 1 when the CPU and OS support AVX2 and FMA and TAILOR_ISA allows them: the tailor_avx2_* kernels.
+int tailor_avx2_available(void);
 
 /// ggml Q4_0 blocks (18 bytes: an f16 scale, then 32 nibbles) to `blocks`·32 floats, bit for bit
 /// as ggml's dequantize_row_q4_0 (AVX-512F).
@@ -163,5 +173,25 @@ float tailor_softmax_exp(const float *x, float *y, long n, float shift);
 
 /// y[j] = e^(x[j] − shift) · scale for j < n (AVX-512F; x and y may be the same buffer).
 void tailor_exp_scaled(const float *x, float *y, long n, float shift, float scale);
+
+/// The fp32 row kernels in AVX2 + FMA for CPUs without AVX-512 (call only when
+/// tailor_avx2_available()): each takes the arguments of, and computes what, the function named
+/// without `avx2_` does.
+void tailor_avx2_swiglu_forward(const float *gate, const float *up, float *h, long n);
+void tailor_avx2_swiglu_backward(const float *dh, const float *gate, const float *up, float *dgate, float *dup, long n,
+                                 int accumulate_gate, int accumulate_up);
+void tailor_avx2_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, long r0, long r1, int dim, float eps);
+void tailor_avx2_rmsnorm_backward(const float *dy, const float *x, const float *w, const float *rstd, float *dx, long r0,
+                                  long r1, int dim);
+void tailor_avx2_rmsnorm_weight_gradient(const float *dy, const float *x, const float *rstd, float *dw, long rows, int dim,
+                                         int c0, int c1);
+float tailor_avx2_exp_shifted(const float *x, float *y, long n, float shift);
+float tailor_avx2_softmax_exp(const float *x, float *y, long n, float shift);
+void tailor_avx2_exp_scaled(const float *x, float *y, long n, float shift, float scale);
+void tailor_avx2_attention_softmax_rows(float *scores, int rows, int cols, const int32_t *first_key, int key_offset,
+                                        int q0, float *lse);
+void tailor_avx2_attention_softmax_backward_rows(float *p, float *ds, int rows, int cols, const int32_t *first_key,
+                                                 int key_offset, int q0, const float *lse, const float *dout,
+                                                 const float *out, long ld, int head_dim);
 
 #endif

@@ -185,16 +185,16 @@ public enum Attention {
     /// range (zeros outside); `lse[i]` gets the row's log-sum-exp.
     public static func softmaxRows(
         _ scores: UnsafeMutablePointer<Float>, rows: Int, cols: Int, firstKey: UnsafePointer<Int32>, keyOffset: Int,
-        q0: Int, lse: UnsafeMutablePointer<Float>
+        q0: Int, lse: UnsafeMutablePointer<Float>, kernels: FastMath.KernelLevel = FastMath.kernels
     ) {
-        if FastMath.usesAVX512 {
-            tailor_attention_softmax_rows(scores, Int32(rows), Int32(cols), firstKey, Int32(keyOffset), Int32(q0), lse)
-        } else {
-            softmaxRowsReference(scores, rows: rows, cols: cols, firstKey: firstKey, keyOffset: keyOffset, q0: q0, lse: lse)
+        switch kernels {
+        case .avx512: tailor_attention_softmax_rows(scores, Int32(rows), Int32(cols), firstKey, Int32(keyOffset), Int32(q0), lse)
+        case .avx2: tailor_avx2_attention_softmax_rows(scores, Int32(rows), Int32(cols), firstKey, Int32(keyOffset), Int32(q0), lse)
+        case .generic: softmaxRowsReference(scores, rows: rows, cols: cols, firstKey: firstKey, keyOffset: keyOffset, q0: q0, lse: lse)
         }
     }
 
-    /// ``softmaxRows(_:rows:cols:firstKey:keyOffset:q0:lse:)`` in plain Swift (the fallback, and the reference in tests).
+    /// ``softmaxRows(_:rows:cols:firstKey:keyOffset:q0:lse:kernels:)`` in plain Swift (the fallback, and the reference in tests).
     public static func softmaxRowsReference(
         _ scores: UnsafeMutablePointer<Float>, rows: Int, cols: Int, firstKey: UnsafePointer<Int32>, keyOffset: Int,
         q0: Int, lse: UnsafeMutablePointer<Float>
@@ -213,23 +213,27 @@ public enum Attention {
     }
 
     /// The backward row pass: `p` holds scale·QKᵀ and `ds` holds dO·Vᵀ for the same rows (ranges as in
-    /// ``softmaxRows(_:rows:cols:firstKey:keyOffset:q0:lse:)``); afterwards `p = e^(p − lse)` and
+    /// ``softmaxRows(_:rows:cols:firstKey:keyOffset:q0:lse:kernels:)``); afterwards `p = e^(p − lse)` and
     /// `ds = p ⊙ (ds − rowsum(dO ⊙ O))` in range, zeros outside. Row i of dO and O starts at `i·ld`.
     public static func softmaxBackwardRows(
         _ p: UnsafeMutablePointer<Float>, _ ds: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
         firstKey: UnsafePointer<Int32>, keyOffset: Int, q0: Int, lse: UnsafePointer<Float>,
-        dOut: UnsafePointer<Float>, out: UnsafePointer<Float>, ld: Int, headDim: Int
+        dOut: UnsafePointer<Float>, out: UnsafePointer<Float>, ld: Int, headDim: Int, kernels: FastMath.KernelLevel = FastMath.kernels
     ) {
-        if FastMath.usesAVX512 {
+        switch kernels {
+        case .avx512:
             tailor_attention_softmax_backward_rows(p, ds, Int32(rows), Int32(cols), firstKey, Int32(keyOffset), Int32(q0), lse,
                                                    dOut, out, ld, Int32(headDim))
-        } else {
+        case .avx2:
+            tailor_avx2_attention_softmax_backward_rows(p, ds, Int32(rows), Int32(cols), firstKey, Int32(keyOffset), Int32(q0), lse,
+                                                        dOut, out, ld, Int32(headDim))
+        case .generic:
             softmaxBackwardRowsReference(p, ds, rows: rows, cols: cols, firstKey: firstKey, keyOffset: keyOffset, q0: q0,
                                          lse: lse, dOut: dOut, out: out, ld: ld, headDim: headDim)
         }
     }
 
-    /// ``softmaxBackwardRows(_:_:rows:cols:firstKey:keyOffset:q0:lse:dOut:out:ld:headDim:)`` in plain Swift.
+    /// ``softmaxBackwardRows(_:_:rows:cols:firstKey:keyOffset:q0:lse:dOut:out:ld:headDim:kernels:)`` in plain Swift.
     public static func softmaxBackwardRowsReference(
         _ p: UnsafeMutablePointer<Float>, _ ds: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
         firstKey: UnsafePointer<Int32>, keyOffset: Int, q0: Int, lse: UnsafePointer<Float>,

@@ -1,4 +1,7 @@
 import CTailorKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Vectorised exponentials for the softmax, cross-entropy and SiLU loops.
 ///
@@ -11,11 +14,51 @@ import CTailorKernels
 public enum FastMath {
     public typealias Vector = SIMD8<Float>
 
-    /// Whether the CPU and OS support AVX-512F, checked once: then the row helpers here and the
-    /// attention and SwiGLU passes run in C kernels (the exponential is the same polynomial with
-    /// fused multiply-adds, within an ulp of ``exp(_:)``, and still a pure function of its input on
-    /// one machine); otherwise in the Swift loops, which are also the tests' reference.
+    /// Whether the CPU and OS support AVX-512F (and `TAILOR_ISA` allows it), checked once: the
+    /// level of ``kernels``, and of the AVX-512-only kernels (LoRA's rank-sized products, packing,
+    /// Q4_0 dequantization).
     public static let usesAVX512 = tailor_avx512_available() != 0
+
+    /// The vector width of Tailor's fp32 row kernels (SwiGLU, RMSNorm, attention's row passes, the
+    /// exponentials). In C the exponential is the same polynomial with fused multiply-adds, within
+    /// an ulp of ``exp(_:)``, and still a pure function of its input on one machine.
+    public enum KernelLevel: Sendable {
+        /// The Swift loops (baseline x86-64: 4-lane SSE), also the tests' reference.
+        case generic
+        /// C kernels in AVX2 + FMA, 8 lanes: CPUs without AVX-512.
+        case avx2
+        /// C kernels in AVX-512, 16 lanes.
+        case avx512
+    }
+
+    /// The level this process runs at: the widest the CPU has, capped by `TAILOR_ISA`.
+    public static let kernels: KernelLevel = usesAVX512 ? .avx512 : tailor_avx2_available() != 0 ? .avx2 : .generic
+
+    /// The C levels this process may run, widest first (the tests check each against the Swift
+    /// loops through the dispatchers' `kernels:` argument).
+    public static let vectorLevels: [KernelLevel] = (usesAVX512 ? [.avx512] : []) + (tailor_avx2_available() != 0 ? [.avx2] : [])
+
+    /// Throws when the environment variable `TAILOR_ISA` (the cap on Tailor's own kernels:
+    /// `generic` for the Swift loops only, `avx2`, `avx512` for no AMX, `native` or unset for no
+    /// cap) holds anything else; the command line checks it first, so a misspelt value is not
+    /// ignored.
+    public static func checkInstructionSetCap() throws {
+        guard tailor_isa_cap() >= 0 else {
+            let value = getenv("TAILOR_ISA").map { String(cString: $0) } ?? ""
+            throw TailorError("TAILOR_ISA=\(value): expected generic, avx2, avx512 or native")
+        }
+    }
+
+    /// The instruction sets Tailor's own kernels use in this process: "AMX + AVX-512",
+    /// "AVX-512", "AVX2" or "generic" (the Swift loops). BLAS chooses its own.
+    public static var kernelSet: String {
+        if BF16MatMul.usesAMX { return "AMX + AVX-512" }
+        switch kernels {
+        case .avx512: return "AVX-512"
+        case .avx2: return "AVX2"
+        case .generic: return "generic"
+        }
+    }
 
     /// e^x; 0 below −87.3 (and for −∞), +∞ above 88.7.
     @inline(__always)
@@ -85,12 +128,16 @@ public enum FastMath {
 
     /// `y[j] = e^(x[j] − shift)` for j in 0..<n, returning Σ y (x and y may be the same buffer).
     @inline(__always)
-    public static func expShifted(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
-        if usesAVX512 { return tailor_exp_shifted(x, y, n, shift) }
-        return expShiftedReference(x, y, n, shift: shift)
+    public static func expShifted(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float,
+                                  kernels: KernelLevel = kernels) -> Float {
+        switch kernels {
+        case .avx512: return tailor_exp_shifted(x, y, n, shift)
+        case .avx2: return tailor_avx2_exp_shifted(x, y, n, shift)
+        case .generic: return expShiftedReference(x, y, n, shift: shift)
+        }
     }
 
-    /// ``expShifted(_:_:_:shift:)`` in Swift (the fallback, and the reference in tests).
+    /// ``expShifted(_:_:_:shift:kernels:)`` in Swift (the fallback, and the reference in tests).
     @inline(__always)
     public static func expShiftedReference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
         for j in 0..<n { y[j] = exp(x[j] - shift) }
@@ -115,12 +162,16 @@ public enum FastMath {
 
     /// `y[j] = e^(x[j] − shift) · scale` for j in 0..<n (x and y may be the same buffer).
     @inline(__always)
-    public static func expScaled(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float, scale: Float) {
-        if usesAVX512 { tailor_exp_scaled(x, y, n, shift, scale); return }
-        expScaledReference(x, y, n, shift: shift, scale: scale)
+    public static func expScaled(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float, scale: Float,
+                                 kernels: KernelLevel = kernels) {
+        switch kernels {
+        case .avx512: tailor_exp_scaled(x, y, n, shift, scale)
+        case .avx2: tailor_avx2_exp_scaled(x, y, n, shift, scale)
+        case .generic: expScaledReference(x, y, n, shift: shift, scale: scale)
+        }
     }
 
-    /// ``expScaled(_:_:_:shift:scale:)`` in Swift (the fallback, and the reference in tests).
+    /// ``expScaled(_:_:_:shift:scale:kernels:)`` in Swift (the fallback, and the reference in tests).
     @inline(__always)
     public static func expScaledReference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float, scale: Float) {
         for j in 0..<n { y[j] = exp(x[j] - shift) * scale }

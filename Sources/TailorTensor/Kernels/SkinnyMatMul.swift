@@ -6,13 +6,14 @@ import CTailorKernels
 /// sgemm packs both operands on every call; with r ≈ 8 that copying costs more than the
 /// arithmetic (LoRA's six products were ~18 % of a bf16 training step, more than half of it in
 /// OpenBLAS's pack routines). With AVX-512 these run in C, reading the wide operand once and
-/// holding the rank-sized one in L1; elsewhere, and as the tests' reference, they are sgemm calls.
+/// holding the rank-sized one in L1; elsewhere, and as the tests' reference, they are sgemm calls
+/// (an AVX2 port, with 16 registers instead of 32, cost a training step the same as sgemm).
 /// Row-major, contiguous small operands; the wide ones take a row stride.
 public enum SkinnyMatMul {
     /// `t[rows, r] = alpha · x[rows, k] · a[r, k]ᵀ` (t's row stride `ldt`).
     public static func dots(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, k: Int, _ a: UnsafePointer<Float>, r: Int,
-                            alpha: Float = 1, into t: UnsafeMutablePointer<Float>, ldt: Int) {
-        guard FastMath.usesAVX512 else { return dotsReference(x, ldx: ldx, rows: rows, k: k, a, r: r, alpha: alpha, into: t, ldt: ldt) }
+                            alpha: Float = 1, into t: UnsafeMutablePointer<Float>, ldt: Int, kernels: FastMath.KernelLevel = FastMath.kernels) {
+        guard kernels == .avx512 else { return dotsReference(x, ldx: ldx, rows: rows, k: k, a, r: r, alpha: alpha, into: t, ldt: ldt) }
         Parallel.forEachChunk(rows, minChunk: 64) { c in
             tailor_skinny_dots(x + c.lowerBound * ldx, ldx, Int32(c.count), Int32(k), a, Int32(r), alpha, t + c.lowerBound * ldt, Int32(ldt))
         }
@@ -25,8 +26,9 @@ public enum SkinnyMatMul {
 
     /// `y[rows, n] (+)= alpha · t[rows, r] · b[r, n]`: `+=` when `accumulate`, else `=`.
     public static func rankUpdate(_ t: UnsafePointer<Float>, ldt: Int, rows: Int, r: Int, _ b: UnsafePointer<Float>, n: Int,
-                                  alpha: Float = 1, into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
-        guard FastMath.usesAVX512 else {
+                                  alpha: Float = 1, into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
+                                  kernels: FastMath.KernelLevel = FastMath.kernels) {
+        guard kernels == .avx512 else {
             return rankUpdateReference(t, ldt: ldt, rows: rows, r: r, b, n: n, alpha: alpha, into: y, ldy: ldy, accumulate: accumulate)
         }
         Parallel.forEachChunk(rows, minChunk: 64) { c in
@@ -42,8 +44,9 @@ public enum SkinnyMatMul {
 
     /// `out[r, k] (+)= alpha · t[rows, r]ᵀ · x[rows, k]`: `+=` when `accumulate`, else `=`.
     public static func outer(_ t: UnsafePointer<Float>, ldt: Int, rows: Int, r: Int, _ x: UnsafePointer<Float>, ldx: Int, k: Int,
-                             alpha: Float = 1, into out: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        guard FastMath.usesAVX512 else {
+                             alpha: Float = 1, into out: UnsafeMutablePointer<Float>, accumulate: Bool,
+                             kernels: FastMath.KernelLevel = FastMath.kernels) {
+        guard kernels == .avx512 else {
             return outerReference(t, ldt: ldt, rows: rows, r: r, x, ldx: ldx, k: k, alpha: alpha, into: out, accumulate: accumulate)
         }
         // Workers take disjoint column ranges (whole 32-column blocks), so no partial sums to add.

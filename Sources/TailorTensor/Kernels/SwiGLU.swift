@@ -2,25 +2,26 @@ import CTailorKernels
 
 /// The gated MLP activation `h = silu(gate) * up`, with `silu(x) = x·sigmoid(x)`.
 ///
-/// On CPUs with AVX-512 the loops run in C, 16 lanes wide with fused multiply-adds (Swift here is
-/// compiled for baseline x86-64); the Swift loops (`…Reference`) are the fallback and the tests'
-/// reference.
+/// The loops run in C where the CPU allows (``FastMath/kernels``: AVX-512, 16 lanes, or AVX2, 8,
+/// with fused multiply-adds; Swift here is compiled for baseline x86-64); the Swift loops
+/// (`…Reference`) are the fallback and the tests' reference.
 public enum SwiGLU {
     /// h, gate, up: `[count]`.
     public static func forward(
-        gate: UnsafePointer<Float>, up: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, count: Int
+        gate: UnsafePointer<Float>, up: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, count: Int,
+        kernels: FastMath.KernelLevel = FastMath.kernels
     ) {
         Parallel.forEachChunk(count, minChunk: 1 << 14) { r in
             let lo = r.lowerBound
-            if FastMath.usesAVX512 {
-                tailor_swiglu_forward(gate + lo, up + lo, h + lo, r.count)
-            } else {
-                forwardReference(gate: gate + lo, up: up + lo, h: h + lo, count: r.count)
+            switch kernels {
+            case .avx512: tailor_swiglu_forward(gate + lo, up + lo, h + lo, r.count)
+            case .avx2: tailor_avx2_swiglu_forward(gate + lo, up + lo, h + lo, r.count)
+            case .generic: forwardReference(gate: gate + lo, up: up + lo, h: h + lo, count: r.count)
             }
         }
     }
 
-    /// ``forward(gate:up:h:count:)`` as a plain loop on one thread.
+    /// ``forward(gate:up:h:count:kernels:)`` as a plain loop on one thread.
     public static func forwardReference(
         gate: UnsafePointer<Float>, up: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, count: Int
     ) {
@@ -37,13 +38,16 @@ public enum SwiGLU {
     public static func backward(
         dh: UnsafePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
         dGate: UnsafeMutablePointer<Float>?, dUp: UnsafeMutablePointer<Float>?, count: Int,
-        accumulateGate: Bool = true, accumulateUp: Bool = true
+        accumulateGate: Bool = true, accumulateUp: Bool = true, kernels: FastMath.KernelLevel = FastMath.kernels
     ) {
         Parallel.forEachChunk(count, minChunk: 1 << 14) { r in
             let lo = r.lowerBound
-            if FastMath.usesAVX512, let dUp, let dGate {
+            if kernels == .avx512, let dUp, let dGate {
                 tailor_swiglu_backward(dh + lo, gate + lo, up + lo, dGate + lo, dUp + lo, r.count,
                                        accumulateGate ? 1 : 0, accumulateUp ? 1 : 0)
+            } else if kernels == .avx2, let dUp, let dGate {
+                tailor_avx2_swiglu_backward(dh + lo, gate + lo, up + lo, dGate + lo, dUp + lo, r.count,
+                                            accumulateGate ? 1 : 0, accumulateUp ? 1 : 0)
             } else {
                 backwardReference(dh: dh + lo, gate: gate + lo, up: up + lo, dGate: dGate.map { $0 + lo }, dUp: dUp.map { $0 + lo },
                                   count: r.count, accumulateGate: accumulateGate, accumulateUp: accumulateUp)
@@ -51,7 +55,7 @@ public enum SwiGLU {
         }
     }
 
-    /// ``backward(dh:gate:up:dGate:dUp:count:accumulateGate:accumulateUp:)`` as a plain loop on one thread.
+    /// ``backward(dh:gate:up:dGate:dUp:count:accumulateGate:accumulateUp:kernels:)`` as a plain loop on one thread.
     public static func backwardReference(
         dh: UnsafePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
         dGate: UnsafeMutablePointer<Float>?, dUp: UnsafeMutablePointer<Float>?, count: Int,
