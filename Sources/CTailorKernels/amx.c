@@ -28,8 +28,7 @@ int tailor_amx_enable(void) {
     if (amx_state >= 0) return amx_state;
     unsigned a, b, c, d;
     int ok = 0;
-    int cap = tailor_isa_cap();  // −1, a value the command line refuses, counts as native
-    if ((cap < 0 || cap >= 3) && has_avx512_bf16() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 24) & 1) && ((d >> 22) & 1))  // AMX tile, bf16
+    if (tailor_isa_allows(3) && has_avx512_bf16() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 24) & 1) && ((d >> 22) & 1))  // AMX tile, bf16
         ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
     amx_state = ok;
     return ok;

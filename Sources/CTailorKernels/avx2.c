@@ -1,7 +1,7 @@
 // The fp32 row kernels again in AVX2 + FMA, for CPUs without AVX-512 (most laptops and desktops):
 // the same operations, 8 lanes wide, each a line-for-line port of its AVX-512 version (swiglu.c,
 // rmsnorm.c, softmax.c). Swift compiles for baseline x86-64 (4-lane SSE, no FMA), where these
-// passes ran 1.5–10× slower (`TAILOR_ISA=generic tailor-bench kernels`). LoRA's rank-sized
+// passes ran 1.5–5× slower (`TAILOR_ISA=generic tailor-bench kernels`). LoRA's rank-sized
 // products stay on sgemm here: ported to AVX2 (16 registers, not 32), they cost a training step
 // the same cycles as OpenBLAS's Haswell sgemm.
 #include "CTailorKernels.h"
@@ -15,7 +15,7 @@ int tailor_avx2_available(void) {
     if (avx2_state >= 0) return avx2_state;
     unsigned a, b, c, d, a1, b1, c1, d1;
     int ok = 0;
-    if (tailor_isa_cap() != 0 && __get_cpuid(1, &a1, &b1, &c1, &d1) && ((c1 >> 12) & 1) && ((c1 >> 27) & 1)  // FMA, OSXSAVE
+    if (tailor_isa_allows(1) && __get_cpuid(1, &a1, &b1, &c1, &d1) && ((c1 >> 12) & 1) && ((c1 >> 27) & 1)  // FMA, OSXSAVE
         && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 5) & 1)) {                                      // AVX2
         unsigned lo, hi;
         __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));

@@ -15,18 +15,6 @@ static inline __m512 block_scale(const uint8_t *block) {
     return _mm512_set1_ps(_cvtsh_ss(h));
 }
 
-__attribute__((target("avx512f,f16c")))
-void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst) {
-    const __m512i low = _mm512_set1_epi32(0x0F), eight = _mm512_set1_epi32(8);
-    for (long b = 0; b < blocks; b++, src += 18, dst += 32) {
-        __m512 d = block_scale(src);
-        __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src + 2)));  // 16 bytes, two nibbles each
-        __m512i lo = _mm512_sub_epi32(_mm512_and_si512(q, low), eight), hi = _mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight);
-        _mm512_storeu_ps(dst, _mm512_mul_ps(_mm512_cvtepi32_ps(lo), d));
-        _mm512_storeu_ps(dst + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(hi), d));
-    }
-}
-
 // `get_scale_min_k4`: the 6-bit scale and min of K-quant sub-block j from the 12 packed bytes s.
 static inline void scale_min_k4(const uint8_t *s, int j, int *sc, int *m) {
     *sc = j < 4 ? s[j] & 63 : (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
@@ -105,6 +93,16 @@ static inline void block32_floats(const uint8_t *block, int type, __m512 *lo, __
     const __m512i bias = _mm512_set1_epi32(five ? 16 : 8);
     *lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, bias)), d);
     *hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(b, bias)), d);
+}
+
+__attribute__((target("avx512f,f16c")))
+void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst) {
+    for (long b = 0; b < blocks; b++, src += 18, dst += 32) {
+        __m512 lo, hi;
+        block32_floats(src, 2, &lo, &hi);
+        _mm512_storeu_ps(dst, lo);
+        _mm512_storeu_ps(dst + 16, hi);
+    }
 }
 
 // Q6_K sub-block j (32 elements) of a 210-byte super-block: (d·scale)·q, two roundings, as ggml's

@@ -14,14 +14,18 @@ int tailor_isa_cap(void) {
     return -1;
 }
 
+int tailor_isa_allows(int level) {
+    int cap = tailor_isa_cap();
+    return cap < 0 || cap >= level;  // an invalid value (which the command line refuses) counts as native
+}
+
 static int avx512_state = -1;
 
 int tailor_avx512_available(void) {
     if (avx512_state >= 0) return avx512_state;
     unsigned a, b, c, d;
     int ok = 0;
-    int cap = tailor_isa_cap();
-    if ((cap < 0 || cap >= 2) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 16) & 1)) {  // AVX512F
+    if (tailor_isa_allows(2) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 16) & 1)) {  // AVX512F
         // The OS must save the AVX-512 state: XCR0 bits 1, 2, 5, 6, 7.
         unsigned a1, b1, c1, d1;
         if (__get_cpuid(1, &a1, &b1, &c1, &d1) && ((c1 >> 27) & 1)) {  // OSXSAVE

@@ -114,7 +114,8 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
 
     public var storageBytes: Int { rowBytes * outFeatures }
 
-    /// The block formats that go straight to bf16 tiles (every one ``Dequantize`` reads).
+    /// The formats that go straight to bf16 tiles: every block format ``Dequantize`` reads (F32,
+    /// F16 and BF16 rows are dequantized, then packed).
     static let blockPackedTypes: Set<GGMLType> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
 
     /// Block formats go straight from their blocks to bf16 tiles, the same bits as dequantizing to

@@ -13,6 +13,10 @@
 /// it). Lets the paths other CPUs take run and be timed on this one.
 int tailor_isa_cap(void);
 
+/// 1 when TAILOR_ISA allows kernels of `level` (as tailor_isa_cap counts); an invalid value
+/// allows all of them.
+int tailor_isa_allows(int level);
+
 /// 1 when this process may use AMX-BF16 tiles: the CPU has them, TAILOR_ISA allows them and Linux
 /// granted the tile state (arch_prctl ARCH_REQ_XCOMP_PERM). Safe to call repeatedly.
 int tailor_amx_enable(void);
