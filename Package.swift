@@ -30,7 +30,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"]), .brew(["openblas"])]
         ),
 
-        // AMX kernels in C (Swift cannot emit tile instructions), dispatched at run time.
+        // AVX2, AVX-512 and AMX kernels in C, dispatched at run time (x86-64; elsewhere the Swift loops run).
         .target(name: "CTailorKernels"),
 
         // MARK: Library

@@ -1,38 +1,11 @@
 #include "CTailorKernels.h"
 #include <string.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-#include <cpuid.h>
+#include "cpu.h"
+#if TAILOR_X86
 #include <immintrin.h>
 #include "vec16.h"
 #include "amx_tiles.h"
-
-#define ARCH_REQ_XCOMP_PERM 0x1023
-#define XFEATURE_XTILEDATA 18
-
-// AVX512F usable (CPU and OS), plus AVX512BW and AVX512_BF16.
-static int has_avx512_bf16(void) {
-    static int state = -1;
-    if (state < 0) {
-        unsigned a, b, c, d, a1 = 0, b1, c1, d1;
-        int bw = __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 30) & 1);
-        int bf16 = __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1) && ((a1 >> 5) & 1);
-        state = tailor_avx512_available() && bw && bf16;
-    }
-    return state;
-}
-
-static int amx_state = -1;  // -1 unknown, 0 no, 1 yes
-
-int tailor_amx_enable(void) {
-    if (amx_state >= 0) return amx_state;
-    unsigned a, b, c, d;
-    int ok = 0;
-    if (tailor_isa_allows(3) && has_avx512_bf16() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 24) & 1) && ((d >> 22) & 1))  // AMX tile, bf16
-        ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
-    amx_state = ok;
-    return ok;
-}
+#endif
 
 static inline int pad32(int x) { return (x + 31) & ~31; }
 
@@ -54,6 +27,7 @@ static inline size_t packed_index(int k, int r, int c) {
     return ((size_t)nb * kblocks + kb) * 512 + (size_t)(kk / 2) * 32 + j * 2 + (kk & 1);
 }
 
+#if TAILOR_X86
 // The packing below in AVX-512: one 16-column × 32-k tile at a time, every element written
 // (padding as zeros). Transposed sources read a k pair as two 16-float runs and interleave them;
 // row-major sources round 32 k of each of 16 columns to 16 pairs and transpose the pairs into the tile.
@@ -94,9 +68,12 @@ static void pack_avx512(const float *b, int n, int k, int ldb, int transposed, i
         }
     }
 }
+#endif
 
 void tailor_bf16_pack(const float *b, int n, int k, int ldb, int transposed, uint16_t *out) {
-    if (has_avx512_bf16()) { pack_avx512(b, n, k, ldb, transposed, 0, pad32(k) / 32, out); return; }
+#if TAILOR_X86
+    if (tailor_avx512_bf16_available()) { pack_avx512(b, n, k, ldb, transposed, 0, pad32(k) / 32, out); return; }
+#endif
     tailor_bf16_pack_reference(b, n, k, ldb, transposed, out);
 }
 
@@ -113,7 +90,9 @@ static void pack_plain(const float *b, int n, int k, int ldb, int transposed, in
 }
 
 void tailor_bf16_pack_kblocks(const float *b, int n, int k, int ldb, int transposed, int kb_lo, int kb_hi, uint16_t *out) {
-    if (has_avx512_bf16()) { pack_avx512(b, n, k, ldb, transposed, kb_lo, kb_hi, out); return; }
+#if TAILOR_X86
+    if (tailor_avx512_bf16_available()) { pack_avx512(b, n, k, ldb, transposed, kb_lo, kb_hi, out); return; }
+#endif
     pack_plain(b, n, k, ldb, transposed, kb_lo, kb_hi, out);
 }
 
@@ -138,6 +117,7 @@ void tailor_bf16_unpack(const uint16_t *packed, int k, int r0, int r1, int c0, i
         }
 }
 
+#if TAILOR_X86
 __attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw")))
 void tailor_bf16_round_rows(const float *a, int m0, int m1, int k, int lda, uint16_t *out, int kpad) {
     for (int i = m0; i < m1; i++) {
@@ -218,3 +198,5 @@ void tailor_amx_gemm(const uint16_t *a16, int m, int kpad, const uint16_t *packe
     }
     _tile_release();
 }
+
+#endif

@@ -1,4 +1,6 @@
 #include "CTailorKernels.h"
+#include "cpu.h"
+#if TAILOR_X86
 #include <immintrin.h>
 #include "vec16.h"
 #include "amx_tiles.h"
@@ -96,3 +98,5 @@ void tailor_attention_backward_scores_bf16(const uint16_t *qs16, const uint16_t 
     }
     _tile_release();
 }
+
+#endif

@@ -5,25 +5,10 @@
 // products stay on sgemm here: ported to AVX2 (16 registers, not 32), they cost a training step
 // the same cycles as OpenBLAS's Haswell sgemm.
 #include "CTailorKernels.h"
-#include <cpuid.h>
+#include "cpu.h"
+#if TAILOR_X86
 #include <math.h>
 #include "vec8.h"
-
-static int avx2_state = -1;
-
-int tailor_avx2_available(void) {
-    if (avx2_state >= 0) return avx2_state;
-    unsigned a, b, c, d, a1, b1, c1, d1;
-    int ok = 0;
-    if (tailor_isa_allows(1) && __get_cpuid(1, &a1, &b1, &c1, &d1) && ((c1 >> 12) & 1) && ((c1 >> 27) & 1)  // FMA, OSXSAVE
-        && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 5) & 1)) {                                      // AVX2
-        unsigned lo, hi;
-        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        ok = (lo & 0x6) == 0x6;  // the OS saves XMM and YMM state
-    }
-    avx2_state = ok;
-    return ok;
-}
 
 // Within a loop over j with `left` elements from j on: whole vectors by plain loads and stores,
 // the last partial one masked.
@@ -190,3 +175,5 @@ AVX2 void tailor_avx2_attention_softmax_backward_rows(float *p, float *ds, int r
         zero_outside(dr, lo, hi, cols);
     }
 }
+
+#endif

@@ -4,6 +4,8 @@
 // as TailorQuant.Dequantize's loops and NF4.dequantize (and ggml's dequantize_row_*), which stay
 // the reference.
 #include "CTailorKernels.h"
+#include "cpu.h"
+#if TAILOR_X86
 #include <immintrin.h>
 #include <string.h>
 #include "vec16.h"
@@ -201,3 +203,5 @@ void tailor_block_pack_bf16(int type, const uint8_t *const *rows, const float *c
         }
     }
 }
+
+#endif

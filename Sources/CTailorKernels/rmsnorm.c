@@ -1,4 +1,6 @@
 #include "CTailorKernels.h"
+#include "cpu.h"
+#if TAILOR_X86
 #include <math.h>
 #include <immintrin.h>
 #include "vec16.h"
@@ -65,3 +67,5 @@ void tailor_rmsnorm_weight_gradient(const float *dy, const float *x, const float
         }
     }
 }
+
+#endif

@@ -2,6 +2,8 @@
 // a, b [r, k]. sgemm packs both operands on every call, which for r ≈ 8 costs more than the
 // arithmetic; these read the big operand once, straight from memory, and keep the small one in L1.
 #include "CTailorKernels.h"
+#include "cpu.h"
+#if TAILOR_X86
 #include <immintrin.h>
 #include "vec16.h"
 
@@ -129,3 +131,5 @@ void tailor_skinny_outer(const float *t, int ldt, int rows, int r, const float *
         }
     }
 }
+
+#endif

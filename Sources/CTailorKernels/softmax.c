@@ -1,4 +1,6 @@
 #include "CTailorKernels.h"
+#include "cpu.h"
+#if TAILOR_X86
 #include <math.h>
 #include <immintrin.h>
 #include "vec16.h"
@@ -137,3 +139,5 @@ void tailor_attention_softmax_rows_bf16(const float *scores, int rows, int cols,
         inv_sum[i] = 1 / total;
     }
 }
+
+#endif

@@ -1,42 +1,8 @@
 #include "CTailorKernels.h"
-#include <cpuid.h>
+#include "cpu.h"
+#if TAILOR_X86
 #include <immintrin.h>
-#include <stdlib.h>
-#include <string.h>
 #include "vec16.h"
-
-int tailor_isa_cap(void) {
-    const char *s = getenv("TAILOR_ISA");
-    if (!s || !*s || !strcmp(s, "native")) return 3;
-    if (!strcmp(s, "generic")) return 0;
-    if (!strcmp(s, "avx2")) return 1;
-    if (!strcmp(s, "avx512")) return 2;
-    return -1;
-}
-
-int tailor_isa_allows(int level) {
-    int cap = tailor_isa_cap();
-    return cap < 0 || cap >= level;  // an invalid value (which the command line refuses) counts as native
-}
-
-static int avx512_state = -1;
-
-int tailor_avx512_available(void) {
-    if (avx512_state >= 0) return avx512_state;
-    unsigned a, b, c, d;
-    int ok = 0;
-    if (tailor_isa_allows(2) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 16) & 1)) {  // AVX512F
-        // The OS must save the AVX-512 state: XCR0 bits 1, 2, 5, 6, 7.
-        unsigned a1, b1, c1, d1;
-        if (__get_cpuid(1, &a1, &b1, &c1, &d1) && ((c1 >> 27) & 1)) {  // OSXSAVE
-            unsigned lo, hi;
-            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-            ok = (lo & 0xE6) == 0xE6;
-        }
-    }
-    avx512_state = ok;
-    return ok;
-}
 
 __attribute__((target("avx512f")))
 static inline __m512 sigmoid16(__m512 g) {
@@ -71,3 +37,5 @@ void tailor_swiglu_backward(const float *dh, const float *gate, const float *up,
         _mm512_mask_storeu_ps(dgate + i, m, dg);
     }
 }
+
+#endif

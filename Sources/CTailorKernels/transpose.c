@@ -1,4 +1,6 @@
 #include "CTailorKernels.h"
+#include "cpu.h"
+#if TAILOR_X86
 #include <immintrin.h>
 #include "vec16.h"
 
@@ -73,3 +75,5 @@ void tailor_add_transposed(const float *part, int ldp, int d, int k0, int k1, fl
         }
     }
 }
+
+#endif

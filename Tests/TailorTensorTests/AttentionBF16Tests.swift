@@ -55,9 +55,9 @@ import CTailorKernels
     /// rounding boundary may round the other way in one of the two, which moves that term by one
     /// bf16 step (2⁻⁸ relative): measured |Δ| ≤ 1.2e-4, against 4e-3 … 1.2e-2 from the fp32 kernel,
     /// so 4e-4 still fails when any one product skips its rounding.
-    @Test(arguments: [(6, 2, 40, nil as Int?, false), (3, 1, 64, 45, true), (4, 4, 32, nil, true), (2, 1, 128, nil, false)])
+    @Test(.enabled(if: Attention.bf16UsesAMX, "no AMX here: the bf16 calls are the fp32 kernel"),
+          arguments: [(6, 2, 40, nil as Int?, false), (3, 1, 64, 45, true), (4, 4, 32, nil, true), (2, 1, 128, nil, false)])
     func matchesRoundingReference(heads: Int, kvHeads: Int, headDim: Int, window: Int?, packed: Bool) throws {
-        try #require(Attention.bf16UsesAMX, "no AMX here: the bf16 calls are the fp32 kernel")
         var rng = TestRandom(seed: UInt64(heads * 100 + headDim))
         let seq = 150, rows = 2 * seq
         let s = AttentionShape(batch: 2, seq: seq, heads: heads, kvHeads: kvHeads, headDim: headDim)
@@ -93,8 +93,8 @@ import CTailorKernels
     /// The forward's fused row pass writes bf16 rows bit for bit equal to `e^(s − max)` (the same
     /// vector exponential) rounded, with zeros outside each row's range and across the padding to
     /// `kpad`; its lse is the fp32 pass's and its inverse sums the exponentials'.
-    @Test func forwardRowPassEqualsRoundedExponentials() throws {
-        try #require(Attention.bf16UsesAMX, "no AMX here: the fused pass is never called")
+    @Test(.enabled(if: Attention.bf16UsesAMX, "no AMX here: the fused pass is never called"))
+    func forwardRowPassEqualsRoundedExponentials() throws {
         var rng = TestRandom(seed: 12)
         let rows = 29, cols = 100, kpad = 128, q0 = 60, keyOffset = -7  // last row ends at column 95
         let firstKey = (0..<rows).map { Int32(keyOffset + rng.int(q0 + $0 - keyOffset + 1)) }
@@ -131,8 +131,8 @@ import CTailorKernels
     /// `tailor_bf16_pack` packs them: two heads of 23 rows (so 16-row strips and row pairs cross
     /// heads, and the packs have zero rows), keys from a 32-aligned base below every row's first
     /// key, a head size off the 32 grid, zeros outside each row's range and up to the padded width.
-    @Test func backwardScoresEqualProductsThenFP32RowPass() throws {
-        try #require(Attention.bf16UsesAMX, "no AMX here: the kernel is never called")
+    @Test(.enabled(if: Attention.bf16UsesAMX, "no AMX here: the kernel is never called"))
+    func backwardScoresEqualProductsThenFP32RowPass() throws {
         var rng = TestRandom(seed: 21)
         let tq = 23, heads = 2, m = heads * tq, d = 40, seq = 150, q0 = 100, key0 = 32, key1 = q0 + tq
         let nk = key1 - key0, kp = 96, dp = 64, mp = 64

@@ -3,9 +3,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Kernels that need instructions Swift cannot emit (Intel AMX tiles). Each is compiled for its
-/// instruction set with a target attribute and only called after tailor_amx_enable() said yes,
-/// so the package needs no -march flags.
+/// Kernels in instructions Swift's baseline build does not emit (AVX2, AVX-512, Intel AMX tiles).
+/// Each is compiled for its instruction set with a target attribute and only called after its
+/// check (tailor_avx2_available, tailor_avx512_available, tailor_amx_enable) said yes, so the
+/// package needs no -march flags. Off x86-64 every check says no and only the bf16 packing and
+/// the checks themselves do work (see cpu.h).
 
 /// The highest instruction set Tailor's own kernels may use, from the environment variable
 /// TAILOR_ISA: 0 for "generic" (the Swift loops only), 1 for "avx2", 2 for "avx512" (no AMX), 3
