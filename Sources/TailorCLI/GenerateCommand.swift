@@ -77,6 +77,7 @@ struct GenerateCommand: ParsableCommand {
 /// adding special tokens again (the template has them).
 func chatPromptIDs(_ bundle: ModelBundle, _ tokenizer: Tokenizer, system: String?, user: String) throws -> [Int] {
     guard let template = bundle.template else {
+        if let problem = bundle.templateProblem { throw TailorError("\(problem); use --prompt for a raw prompt") }
         throw TailorError("\(bundle.folder.path): the model has no chat template (chat_template.jinja or tokenizer_config.json); use --prompt")
     }
     var messages: [JSONValue] = []

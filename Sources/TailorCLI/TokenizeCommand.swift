@@ -33,7 +33,8 @@ struct TokenizeCommand: ParsableCommand {
                 if model.lowercased().hasSuffix(".gguf") {
                     let file = try GGUFFile(path: model)
                     guard let tokenizer = try GGUFModel.tokenizer(file) else { throw TailorError("\(model): no tokenizer.ggml.* metadata") }
-                    encoder = DatasetEncoder(tokenizer: tokenizer, template: try GGUFModel.chatTemplate(file), config: TokenizerConfig())
+                    let (template, problem) = DatasetEncoder.loadingTemplate { try GGUFModel.chatTemplate(file) }
+                    encoder = DatasetEncoder(tokenizer: tokenizer, template: template, templateProblem: problem, config: TokenizerConfig())
                 } else {
                     encoder = try DatasetEncoder(modelDirectory: URL(fileURLWithPath: model))
                 }

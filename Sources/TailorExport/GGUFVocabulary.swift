@@ -99,7 +99,7 @@ public enum GGUFVocabulary {
         }
         meta.append(("tokenizer.ggml.add_bos_token", .bool(tokenizer.addsBOS)))
         meta.append(("tokenizer.ggml.add_eos_token", .bool(tokenizer.addsEOS)))
-        if let template = try ChatTemplate.load(modelDirectory: folder) {
+        if let template = try ChatTemplate.loadSource(modelDirectory: folder) {  // as it is, compiled or not
             meta.append(("tokenizer.chat_template", .string(template.source)))
         }
         return meta

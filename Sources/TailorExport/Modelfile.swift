@@ -80,7 +80,7 @@ public enum Modelfile {
     /// `tokenizer.chat_template`, or a Hugging Face folder's `chat_template.jinja` (else
     /// `tokenizer_config.json`'s `chat_template`). Nil when the model has none.
     public static func chatTemplateSource(model: URL) throws -> String? {
-        guard model.pathExtension.lowercased() == "gguf" else { return try ChatTemplate.load(modelDirectory: model)?.source }
+        guard model.pathExtension.lowercased() == "gguf" else { return try ChatTemplate.loadSource(modelDirectory: model)?.source }
         // Only the metadata is read (the file is memory-mapped; no tensor is touched).
         let file = try GGUFFile(path: model.path)
         guard let value = file.metadata["tokenizer.chat_template"] else { return nil }

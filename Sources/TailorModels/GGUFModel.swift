@@ -206,8 +206,14 @@ public enum GGUFModel {
     }
 
     /// The chat template from `tokenizer.chat_template`, or nil.
+    /// - Throws: an error naming the file when the value is not a string or does not compile.
     public static func chatTemplate(_ f: GGUFFile) throws -> ChatTemplate? {
-        guard let s = f.metadata["tokenizer.chat_template"]?.string else { return nil }
-        return try ChatTemplate(source: s)
+        guard let value = f.metadata["tokenizer.chat_template"] else { return nil }
+        guard let s = value.string else { throw TailorError("\(f.path): tokenizer.chat_template is not a string") }
+        do {
+            return try ChatTemplate(source: s)
+        } catch {
+            throw TailorError("\(f.path): tokenizer.chat_template does not compile: \(error)")
+        }
     }
 }

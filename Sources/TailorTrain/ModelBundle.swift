@@ -10,12 +10,16 @@ import TailorTensor
 /// A tokenizer that is there but cannot be read (a malformed `tokenizer.json`, GGUF metadata
 /// naming a tokenizer model without its tokens) does not stop the model loading: `tokenizer` is
 /// nil and ``requireTokenizer()`` reports the problem, so commands that take token ids still run.
+/// A chat template that does not compile is kept the same way (``templateProblem``), so text
+/// data and raw prompts still work and only what needs the template fails.
 public struct ModelBundle {
     public let folder: URL
     public let model: LlamaModel
     public let tokenizer: Tokenizer?
     public let tokenizerConfig: TokenizerConfig
     public let template: ChatTemplate?
+    /// Why a chat template that is present could not be loaded (then `template` is nil).
+    public let templateProblem: String?
     /// Why a tokenizer that is present could not be read.
     private let tokenizerProblem: Error?
 
@@ -43,8 +47,9 @@ public struct ModelBundle {
             config.eosToken = file.metadata["tokenizer.ggml.eos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
             config.padToken = file.metadata["tokenizer.ggml.padding_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
             config.unkToken = file.metadata["tokenizer.ggml.unknown_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
-            return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: try GGUFModel.chatTemplate(file),
-                               tokenizerProblem: problem)
+            let (template, templateProblem) = DatasetEncoder.loadingTemplate { try GGUFModel.chatTemplate(file) }
+            return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: template,
+                               templateProblem: templateProblem, tokenizerProblem: problem)
         }
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
             throw TailorError("\(folder.path): no such model folder (or .gguf file)")
@@ -53,9 +58,9 @@ public struct ModelBundle {
         let tokURL = folder.appendingPathComponent("tokenizer.json")
         let (tokenizer, problem) = readTokenizer { FileManager.default.fileExists(atPath: tokURL.path) ? try Tokenizer(contentsOf: tokURL) : nil }
         let config = try TokenizerConfig(contentsOf: folder.appendingPathComponent("tokenizer_config.json"))
-        let template = try ChatTemplate.load(modelDirectory: folder)
+        let (template, templateProblem) = DatasetEncoder.loadingTemplate { try ChatTemplate.load(modelDirectory: folder) }
         return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: template,
-                           tokenizerProblem: problem)
+                           templateProblem: templateProblem, tokenizerProblem: problem)
     }
 
     private static func readTokenizer(_ read: () throws -> Tokenizer?) -> (Tokenizer?, Error?) {

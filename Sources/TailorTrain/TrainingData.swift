@@ -28,7 +28,8 @@ public struct TrainingData: Sendable {
     /// Loads `c.data` (and `c.validData`, or `valid.jsonl` beside it, or a seeded split).
     public static func load(_ c: TrainingConfiguration, bundle: ModelBundle) throws -> TrainingData {
         let tokenizer = try bundle.requireTokenizer()
-        let encoder = DatasetEncoder(tokenizer: tokenizer, template: bundle.template, config: bundle.tokenizerConfig)
+        let encoder = DatasetEncoder(tokenizer: tokenizer, template: bundle.template, templateProblem: bundle.templateProblem,
+                                     config: bundle.tokenizerConfig)
         let options = datasetOptions(c)
         let files = try DatasetFiles.resolve(URL(fileURLWithPath: c.data))
         let train = try encoder.load(files.train, options: options)
@@ -63,7 +64,8 @@ extension TrainingData {
     /// (else its `train.jsonl`), built and truncated as training builds them.
     public static func evaluationExamples(_ c: TrainingConfiguration, file: String, bundle: ModelBundle) throws -> [TokenizedExample] {
         let tokenizer = try bundle.requireTokenizer()
-        let encoder = DatasetEncoder(tokenizer: tokenizer, template: bundle.template, config: bundle.tokenizerConfig)
+        let encoder = DatasetEncoder(tokenizer: tokenizer, template: bundle.template, templateProblem: bundle.templateProblem,
+                                     config: bundle.tokenizerConfig)
         let options = datasetOptions(c)
         let files = try DatasetFiles.resolve(URL(fileURLWithPath: file))
         return try encoder.load(files.valid ?? files.train, options: options).examples

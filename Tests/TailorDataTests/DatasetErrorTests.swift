@@ -163,6 +163,28 @@ import Testing
         }
     }
 
+    /// A template that does not compile: text records encode, every record that needs the template
+    /// fails at its line with the template's file, and `skipBad` does not skip them (a file of
+    /// text and chat lines would otherwise train on its text alone).
+    @Test func brokenTemplateStopsOnlyRecordsThatNeedIt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-broken-template-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: fixturesRoot.appendingPathComponent("datasets/tiny"), to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("chat_template.jinja"))
+        try Data("{% for %}".utf8).write(to: dir.appendingPathComponent("chat_template.jinja"))
+        let encoder = try DatasetEncoder(modelDirectory: dir)
+        #expect(encoder.template == nil && encoder.templateProblem?.contains("chat_template.jinja: chat template does not compile") == true)
+        #expect(try encoder.load(try Self.file([#"{"text": "Hi"}"#, #"{"text": "Yo"}"#])).examples.count == 2)
+        for record in [Self.good, #"{"prompt": "Hi", "completion": "Yo"}"#, #"{"instruction": "Hi", "output": "Yo"}"#] {
+            for skipBad in [false, true] {
+                var options = DatasetOptions()
+                options.skipBad = skipBad
+                try expectError(try Self.file([#"{"text": "Hi"}"#, record]), line: 2,
+                                "the model's chat template cannot be used: \(dir.path)/chat_template.jinja", options: options, encoder: encoder)
+            }
+        }
+    }
+
     @Test func modelFolderWithoutTokenizer() throws {
         let dir = fixturesRoot.appendingPathComponent("models/llama-gqa/model")
         #expect { try DatasetEncoder(modelDirectory: dir) } throws: { e in

@@ -15,7 +15,8 @@ import Foundation
 ///   content is `instruction`, plus `"\n\n" + input` when `input` is present and non-empty; the assistant content
 ///   is `output`. Without a chat template: the plain text `prompt + completion` (alpaca: `user content + "\n\n" +
 ///   output`) encoded with the tokenizer's special tokens, followed by EOS; the completion tokens and EOS are
-///   trained.
+///   trained. A chat template that is present but does not compile (``templateProblem``) stops these records
+///   rather than letting them fall back to plain text.
 ///
 /// The EOS id is `tokenizer_config.json`'s `eos_token`, else the token the post-processor appends.
 /// Special-token strings inside content (e.g. a literal `<|im_end|>`) become special tokens, as in transformers.
@@ -47,8 +48,11 @@ import Foundation
 public struct DatasetEncoder: Sendable {
     /// The tokenizer.
     public let tokenizer: Tokenizer
-    /// The chat template, if the model has one.
+    /// The chat template, if the model has one that compiles.
     public let template: ChatTemplate?
+    /// Why the model's chat template cannot be used (it does not compile), when it has one: the records that need
+    /// the template (messages, prompt/completion, alpaca) fail with this, and text records are encoded as usual.
+    public let templateProblem: String?
     /// Special-token strings for the template (`bos_token`, `eos_token`) and the EOS id.
     public let config: TokenizerConfig
     /// The id appended to text and plain prompt/completion examples.
@@ -58,19 +62,21 @@ public struct DatasetEncoder: Sendable {
     /// - Parameters:
     ///   - tokenizer: The model's tokenizer.
     ///   - template: Its chat template, or nil.
+    ///   - templateProblem: Why a template the model has could not be loaded (then `template` is nil).
     ///   - config: Its `tokenizer_config.json` settings.
-    public init(tokenizer: Tokenizer, template: ChatTemplate?, config: TokenizerConfig) {
+    public init(tokenizer: Tokenizer, template: ChatTemplate?, templateProblem: String? = nil, config: TokenizerConfig) {
         self.tokenizer = tokenizer
         self.template = template
+        self.templateProblem = template == nil ? templateProblem : nil
         self.config = config
         eosTokenID = config.eosToken.flatMap(tokenizer.id(for:)) ?? tokenizer.eosTokenID
     }
 
     /// Loads `tokenizer.json`, `tokenizer_config.json` (optional) and the chat template (optional) of a model
-    /// folder.
+    /// folder. A chat template that cannot be loaded becomes ``templateProblem``.
     /// - Parameter modelDirectory: The model folder.
-    /// - Throws: ``DatasetError`` naming `tokenizer.json` when it is missing; ``TokenizerError`` or
-    ///   ``ChatTemplate/LoadError`` when a file is malformed.
+    /// - Throws: ``DatasetError`` naming `tokenizer.json` when it is missing; ``TokenizerError`` when a tokenizer
+    ///   file is malformed.
     public init(modelDirectory: URL) throws {
         let file = modelDirectory.appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: file.path) else {
@@ -79,8 +85,13 @@ public struct DatasetEncoder: Sendable {
         }
         let tokenizer = try Tokenizer(contentsOf: file)
         let config = try TokenizerConfig(contentsOf: modelDirectory.appendingPathComponent("tokenizer_config.json"))
-        let template = try ChatTemplate.load(modelDirectory: modelDirectory)
-        self.init(tokenizer: tokenizer, template: template, config: config)
+        let (template, problem) = Self.loadingTemplate { try ChatTemplate.load(modelDirectory: modelDirectory) }
+        self.init(tokenizer: tokenizer, template: template, templateProblem: problem, config: config)
+    }
+
+    /// The template `load` returns, or nil and why it failed: for ``init(tokenizer:template:templateProblem:config:)``.
+    public static func loadingTemplate(_ load: () throws -> ChatTemplate?) -> (ChatTemplate?, String?) {
+        do { return (try load(), nil) } catch { return (nil, "\(error)") }
     }
 
     /// Encodes one record.
@@ -139,7 +150,7 @@ public struct DatasetEncoder: Sendable {
 
     func encodePair(user: String, assistant: String, plainSeparator: String,
                     mask: LossMaskMode) throws -> ([Int], [Bool], String) {
-        if template != nil {
+        if template != nil || templateProblem != nil {  // a broken template is reported, not bypassed
             let messages: [JSONValue] = [["role": "user", "content": .string(user)],
                                          ["role": "assistant", "content": .string(assistant)]]
             return try encodeConversation(messages, tools: nil, mask: mask)
@@ -178,6 +189,7 @@ public struct DatasetEncoder: Sendable {
 
     func render(_ messages: [JSONValue], tools: [JSONValue]?, addGenerationPrompt: Bool) throws -> RenderedChat {
         guard let template else {
+            if let templateProblem { throw RecordError("the model's chat template cannot be used: \(templateProblem)", fatal: true) }
             throw RecordError("the messages format needs a chat template, and the model folder has none "
                               + "(chat_template.jinja or tokenizer_config.json \"chat_template\")", fatal: true)
         }

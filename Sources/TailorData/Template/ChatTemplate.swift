@@ -100,10 +100,7 @@ extension ChatTemplate {
         public var description: String { "\(file.path): \(reason)" }
     }
 
-    /// Loads the chat template of a model folder, as transformers does.
-    ///
-    /// Looks for `chat_template.jinja` first, then `tokenizer_config.json["chat_template"]`, which is either a
-    /// string or a list of `{"name": …, "template": …}` (the `default` entry, or `name` when given).
+    /// Loads the chat template of a model folder, as transformers does: ``loadSource(modelDirectory:name:)``, compiled.
     ///
     /// - Parameters:
     ///   - modelDirectory: the folder holding the tokenizer files.
@@ -111,6 +108,18 @@ extension ChatTemplate {
     /// - Returns: the compiled template, or nil when the folder has none.
     /// - Throws: ``LoadError`` naming the file when it is unreadable, malformed or the template does not compile.
     public static func load(modelDirectory: URL, name: String? = nil) throws -> ChatTemplate? {
+        try loadSource(modelDirectory: modelDirectory, name: name).map { try compile($0.source, file: $0.file) }
+    }
+
+    /// The Jinja source of a model folder's chat template and the file it is in, not compiled (exports copy it as
+    /// it is, whether or not Tailor's Jinja subset runs it).
+    ///
+    /// Looks for `chat_template.jinja` first, then `tokenizer_config.json["chat_template"]`, which is either a
+    /// string or a list of `{"name": …, "template": …}` (the `default` entry, or `name` when given).
+    ///
+    /// - Returns: the source and its file, or nil when the folder has none.
+    /// - Throws: ``LoadError`` naming the file when it is unreadable or malformed.
+    public static func loadSource(modelDirectory: URL, name: String? = nil) throws -> (source: String, file: URL)? {
         let jinjaFile = modelDirectory.appendingPathComponent("chat_template.jinja")
         if name == nil, FileManager.default.fileExists(atPath: jinjaFile.path) {
             guard let data = FileManager.default.contents(atPath: jinjaFile.path) else {
@@ -119,7 +128,7 @@ extension ChatTemplate {
             guard let source = String(data: data, encoding: .utf8) else {
                 throw LoadError(file: jinjaFile, reason: "the file is not valid UTF-8")
             }
-            return try compile(source, file: jinjaFile)
+            return (source, jinjaFile)
         }
         let configFile = modelDirectory.appendingPathComponent("tokenizer_config.json")
         guard FileManager.default.fileExists(atPath: configFile.path) else {
@@ -142,7 +151,7 @@ extension ChatTemplate {
         switch entry {
         case .string(let source):
             if let name, name != "default" { throw LoadError(file: configFile, reason: "no chat template named '\(name)'") }
-            return try compile(source, file: configFile)
+            return (source, configFile)
         case .array(let list):
             var templates: [String: String] = [:]
             for item in list {
@@ -156,7 +165,7 @@ extension ChatTemplate {
                 if name == nil { return nil }
                 throw LoadError(file: configFile, reason: "no chat template named '\(wanted)' (have: \(templates.keys.sorted().joined(separator: ", ")))")
             }
-            return try compile(source, file: configFile)
+            return (source, configFile)
         default:
             throw LoadError(file: configFile, reason: "chat_template must be a string or a list of {name, template}")
         }
