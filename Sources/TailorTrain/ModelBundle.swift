@@ -17,6 +17,7 @@ public struct ModelBundle {
     public let model: LlamaModel
     public let tokenizer: Tokenizer?
     public let tokenizerConfig: TokenizerConfig
+    /// The chat template, when the model has one that compiles.
     public let template: ChatTemplate?
     /// Why a chat template that is present could not be loaded (then `template` is nil).
     public let templateProblem: String?
