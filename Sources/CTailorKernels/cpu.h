@@ -12,6 +12,7 @@
 #endif
 
 // AVX-512F with AVX512BW and AVX512_BF16, usable and allowed by TAILOR_ISA (the bf16 packing).
-int tailor_avx512_bf16_available(void);
+// Internal to this target, so not exported.
+__attribute__((visibility("hidden"))) int tailor_avx512_bf16_available(void);
 
 #endif
