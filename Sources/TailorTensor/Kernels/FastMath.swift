@@ -23,7 +23,8 @@ public enum FastMath {
     /// exponentials). In C the exponential is the same polynomial with fused multiply-adds, within
     /// an ulp of ``exp(_:)``, and still a pure function of its input on one machine.
     public enum KernelLevel: Sendable {
-        /// The Swift loops (4-lane SSE on baseline x86-64, NEON on ARM), also the tests' reference.
+        /// The Swift loops (4-lane SSE on baseline x86-64; on other CPUs as LLVM vectorises them), also
+        /// the tests' reference.
         case generic
         /// C kernels in AVX2 + FMA, 8 lanes: CPUs without AVX-512.
         case avx2
