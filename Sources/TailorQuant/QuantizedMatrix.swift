@@ -12,8 +12,13 @@ public protocol TiledMatrix: RowReadableWeight {
     var storageBytes: Int { get }
 }
 
-/// Tile height (rows of W dequantized at once); a tile of a 4096-wide matrix is 4 MiB.
-public nonisolated(unsafe) var quantizedTileRows = 256
+/// How block-format products are tiled.
+public enum QuantizedTiles {
+    /// Tile height: rows of W dequantized at once (a tile of a 4096-wide matrix is 4 MiB).
+    /// Task-local, so a test can run its products with other tiles (`QuantizedTiles.$rows.withValue(7) { … }`)
+    /// without changing the tiling of products running concurrently; read on the calling thread.
+    @TaskLocal public static var rows = 256
+}
 
 extension TiledMatrix {
     public var parameter: Parameter? { nil }
@@ -29,7 +34,7 @@ extension TiledMatrix {
     /// Calls `body(lo, hi, tile)` with rows `lo..<hi` of W dequantized into `tile` (`[hi − lo, in]`),
     /// for consecutive tiles covering `outputs`.
     func forEachTile(_ outputs: Range<Int>, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
-        let tile = min(outputs.count, max(1, quantizedTileRows))
+        let tile = min(outputs.count, max(1, QuantizedTiles.rows))
         if tile == 0 { return }
         BufferPool.withScratch(tile * inFeatures, of: Float.self) { buffer in  // [tile, in]
             for lo in stride(from: outputs.lowerBound, to: outputs.upperBound, by: tile) {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TailorQuant
+@testable import TailorQuant
 import TailorTensor
 import TailorTestSupport
 
@@ -89,10 +89,10 @@ import TailorTestSupport
         let m = try QuantizedMatrix(name: "w", quantizing: w, as: GGMLType(name: name)!)
         let dense = m.dequantized()
         let x = rng.tensor([rows, inF]), dy = rng.tensor([rows, out])
-        let saved = quantizedTileRows
-        defer { quantizedTileRows = saved }
-        for tile in [7, 256] {  // partial tiles and one tile
-            quantizedTileRows = tile
+        for tile in [7, 256] { QuantizedTiles.$rows.withValue(tile) {  // partial tiles and one tile
+            var tiles = 0
+            m.forEachTile(0..<out) { _, _, _ in tiles += 1 }
+            #expect(tiles == (out + tile - 1) / tile, "tiles of \(tile)")
             let y = Tensor(zeros: [rows, out]), ref = Tensor(zeros: [rows, out])
             m.multiply(x.pointer, rows: rows, into: y.pointer)
             BLAS.gemmReference(transB: true, m: rows, n: out, k: inF, a: x.pointer, lda: inF, b: dense.pointer, ldb: inF, c: ref.pointer, ldc: out)
@@ -102,7 +102,7 @@ import TailorTestSupport
             m.accumulateInputGradient(dy.pointer, rows: rows, into: dx.pointer)
             BLAS.gemmReference(m: rows, n: inF, k: out, a: dy.pointer, lda: out, b: dense.pointer, ldb: inF, beta: 1, c: dref.pointer, ldc: inF)
             expectClose(dx, dref, atol: 1e-4, rtol: 1e-5, "\(name) input gradient, tile \(tile)")
-        }
+        } }
     }
 
     @Test func rowOrderPermutesRows() throws {

@@ -28,9 +28,10 @@ import TailorTestSupport
 
     @Test(arguments: [256, 7])
     func writingEqualsAccumulatingIntoZeros(tileRows: Int) throws {
-        let saved = quantizedTileRows
-        defer { quantizedTileRows = saved }
-        quantizedTileRows = tileRows
+        try QuantizedTiles.$rows.withValue(tileRows) { try writeAndAccumulate(tileRows: tileRows) }
+    }
+
+    func writeAndAccumulate(tileRows: Int) throws {
         var rng = TestRandom(seed: 52)
         let dy = rng.tensor([Self.rows, Self.outF])
         for (name, w) in try Self.weights() {

@@ -9,7 +9,7 @@ import TailorTestSupport
 @Suite struct NF4Tests {
     static let f = try! SafetensorsFile(url: fixture("quant/nf4.safetensors"))
     func bytes(_ name: String) throws -> [UInt8] {
-        try Self.f.withBytes(try Self.f.entry(name)) { Array($0) }
+        try Self.f.withBytes(Self.f.entry(name)) { Array($0) }
     }
     func bits(_ t: Tensor) -> [UInt32] { t.array.map(\.bitPattern) }
     func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }

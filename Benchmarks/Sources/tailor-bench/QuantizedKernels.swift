@@ -34,7 +34,7 @@ enum QuantizedKernels {
     }
 
     static func run(random: ([Int], Float) -> Tensor, timer: KernelTimer) throws {
-        print("quantized matmul (tile of \(quantizedTileRows) rows dequantized per sgemm; bf16 on AMX: \(BF16MatMul.usesAMX)); ratio = sgemm time / this time")
+        print("quantized matmul (tile of \(QuantizedTiles.rows) rows dequantized per sgemm; bf16 on AMX: \(BF16MatMul.usesAMX)); ratio = sgemm time / this time")
         for (m, n, k, label) in shapes {
             let dense = random([n, k], 0.035)
             let x = random([m, k], 1), dy = random([m, n], 1)
