@@ -13,7 +13,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @OptionGroup var base: BaseOptions
     @Option(help: "A .jsonl file (or a folder: its valid.jsonl, else train.jsonl).") var data: String
-    @Option(help: "Data format: text, completion, chat or alpaca (default: detected).") var format: String?
+    @Option(help: "Data format: \(DatasetFormat.choices) (default: detected).") var format: String?
     @Option(help: "Scored tokens: completions or all (default completions).") var mask = "completions"
     @Option(help: "Tokens per example; longer ones are cut, keeping the start.") var maxSeq = 1024
     @Option(help: "Rows per forward pass.") var batchSize = 4

@@ -18,7 +18,7 @@ struct TokenizeCommand: ParsableCommand {
     var model: String
     @Option(help: "Text to tokenize.") var text: String?
     @Option(help: "A .jsonl file, or a folder with train.jsonl.") var data: String?
-    @Option(help: "Record format: text, prompt_completion, messages or alpaca (default: detected).") var format: String?
+    @Option(help: "Record format: \(DatasetFormat.choices) (default: detected).") var format: String?
     @Option(help: "Trained tokens: completions (assistant turns / completions) or all.") var mask: String = "completions"
     @Option(name: .customLong("key"), help: "Key remapping, e.g. --key prompt=question (repeatable).")
     var keys: [String] = []
@@ -58,19 +58,13 @@ struct TokenizeCommand: ParsableCommand {
         var options = DatasetOptions()
         if let format {
             guard let f = DatasetFormat(name: format) else {
-                throw TailorError("--format: \"\(format)\" is not one of text, prompt_completion, messages, alpaca")
+                throw TailorError("--format: \"\(format)\" is not one of \(DatasetFormat.choices)")
             }
             options.format = f
         }
         guard let m = LossMaskMode(rawValue: mask) else { throw TailorError("--mask: \"\(mask)\" is not one of completions, all") }
         options.mask = m
-        for pair in keys {
-            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw TailorError("--key: \"\(pair)\" should be canonical=fileKey, e.g. prompt=question")
-            }
-            options.keys[parts[0]] = parts[1]
-        }
+        options.keys = try DatasetOptions.keys(keys, source: "--key")
         return options
     }
 

@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "A .jsonl file, or a folder with train.jsonl (+ valid.jsonl).") var data: String?
     @Option(help: "Validation .jsonl (default: valid.jsonl beside the data, else a --valid-split).") var validData: String?
     @Option(help: "Output folder (adapter, checkpoints, metrics.jsonl, loss.svg).") var output: String?
-    @Option(help: "Data format: text, completion, chat or alpaca (default: detected per file).") var format: String?
+    @Option(help: "Data format: \(DatasetFormat.choices) (default: detected per file).") var format: String?
     @Option(help: "Record key remapping, e.g. --key prompt=question (repeatable).") var key: [String] = []
     @Flag(help: "Skip malformed lines (counted and reported) instead of stopping at the first.") var skipBad = false
     @Option(help: "Trained tokens: completions (assistant turns) or all.") var mask: String?
@@ -123,7 +123,7 @@ struct TrainCommand: ParsableCommand {
             c.output = Checkpoints.outputFolder(ofResume: URL(fileURLWithPath: resume)).path
         }
         let yaml = try config.map { path in try Self.yamlSettings(path).map { ($0.0, $0.1, path) } } ?? []
-        let settings = yaml + flagSettings.map { ($0.0, $0.1, "--\($0.0)") }
+        let settings = yaml + flagSettings.map { ($0.0, $0.1, $0.0 == "keys" ? "--key" : "--\($0.0)") }  // the flag is --key
         // No model and no data anywhere: the embedded default, which other settings may still adjust.
         let isDefault = resume == nil && !settings.contains(where: { $0.0 == "model" || $0.0 == "data" })
         if isDefault { try EmbeddedDefault.apply(to: &c) }

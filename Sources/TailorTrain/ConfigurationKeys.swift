@@ -51,13 +51,11 @@ extension TrainingConfiguration {
         case "output": output = value
         case "format":
             guard DatasetFormat(name: value) != nil else {
-                throw TailorError("\(source): format must be one of text, completion, chat, alpaca, got \"\(value)\"")
+                throw TailorError("\(source): format must be one of \(DatasetFormat.choices), got \"\(value)\"")
             }
             format = value
         case "keys":
-            for pair in value.split(separator: ",") where pair.split(separator: "=").count != 2 {
-                throw TailorError("\(source): keys must be canonical=fileKey pairs separated by commas, got \"\(pair)\"")
-            }
+            _ = try DatasetOptions.keys(value.split(separator: ","), source: source)
             keys = value
         case "skip-bad": skipBad = try bool()
         case "mask": mask = try oneOf(["completions", "all"])

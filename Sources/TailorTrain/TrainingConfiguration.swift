@@ -13,7 +13,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var validData: String? = nil
     /// Output folder: adapter, checkpoints, metrics, plot.
     public var output: String = "tailor-output"
-    /// Dataset format override (`text`, `completion`, `chat`, `alpaca`); nil: detect per file.
+    /// Dataset format override (`text`, `completion`, `chat`, `alpaca`, `sharegpt`); nil: detect per file.
     public var format: String? = nil
     /// Record key remapping, `canonical=fileKey` pairs separated by commas (e.g. `prompt=question`).
     public var keys: String? = nil

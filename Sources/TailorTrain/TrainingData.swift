@@ -30,7 +30,7 @@ public struct TrainingData: Sendable {
         let tokenizer = try bundle.requireTokenizer()
         let encoder = DatasetEncoder(tokenizer: tokenizer, template: bundle.template, templateProblem: bundle.templateProblem,
                                      config: bundle.tokenizerConfig)
-        let options = datasetOptions(c)
+        let options = try datasetOptions(c)
         let files = try DatasetFiles.resolve(URL(fileURLWithPath: c.data))
         let train = try encoder.load(files.train, options: options)
         var validFile = files.valid
@@ -66,18 +66,14 @@ extension TrainingData {
         let tokenizer = try bundle.requireTokenizer()
         let encoder = DatasetEncoder(tokenizer: tokenizer, template: bundle.template, templateProblem: bundle.templateProblem,
                                      config: bundle.tokenizerConfig)
-        let options = datasetOptions(c)
+        let options = try datasetOptions(c)
         let files = try DatasetFiles.resolve(URL(fileURLWithPath: file))
         return try encoder.load(files.valid ?? files.train, options: options).examples
     }
 
-    /// The dataset options a configuration implies (format names are checked when set).
-    static func datasetOptions(_ c: TrainingConfiguration) -> DatasetOptions {
-        var keys: [String: String] = [:]
-        for pair in (c.keys ?? "").split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            if parts.count == 2 { keys[parts[0]] = parts[1] }
-        }
+    /// The dataset options a configuration implies (format names and keys are checked when set).
+    static func datasetOptions(_ c: TrainingConfiguration) throws -> DatasetOptions {
+        let keys = try DatasetOptions.keys((c.keys ?? "").split(separator: ","), source: "keys")
         return DatasetOptions(format: c.format.flatMap { DatasetFormat(name: $0) }, keys: keys,
                               mask: c.mask == "all" ? .all : .completions, skipBad: c.skipBad, maxLength: c.maxSeq)
     }

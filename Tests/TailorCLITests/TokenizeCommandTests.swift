@@ -76,6 +76,14 @@ import TailorTestSupport
         let got = try #require(try objects(r.stdout).first)
         #expect(got["ids"] as? [Int] == want["ids"] as? [Int])
         #expect(got["mask"] as? [Int] == want["mask"] as? [Int])
+        // The same exchange as a ShareGPT record under another key: the same user/assistant conversation.
+        let share = try Self.write([#"{"dialog": [{"from": "human", "value": "What is 2+2?"}, {"from": "gpt", "value": "It is 4."}]}"#], in: model)
+        let s = try runTailor(["tokenize", "--model", model.path, "--data", share.path, "--format", "sharegpt",
+                               "--key", "conversations=dialog", "--json"])
+        #expect(s.status == 0, "\(s.stderr)")
+        let shared = try #require(try objects(s.stdout).first)
+        #expect(shared["ids"] as? [Int] == want["ids"] as? [Int])
+        #expect(shared["mask"] as? [Int] == want["mask"] as? [Int])
     }
 
     @Test func previewBracketsTrainedTokensWhenNotATerminal() throws {
@@ -112,6 +120,7 @@ import TailorTestSupport
             (["tokenize", "--model", model.path, "--data", data.path, "--format", "csv"], "--format: \"csv\""),
             (["tokenize", "--model", model.path, "--data", data.path, "--mask", "prompt"], "--mask: \"prompt\""),
             (["tokenize", "--model", model.path, "--data", data.path, "--key", "prompt"], "--key: \"prompt\""),
+            (["tokenize", "--model", model.path, "--data", data.path, "--key", "conversation=dialog"], "--key: \"conversation\" is not a key"),
             (["tokenize", "--model", model.path, "--data", model.appendingPathComponent("nope.jsonl").path], "no such file"),
             (["score", "--model", bare.path, "--text", "Hi there"], "\(bare.path)/tokenizer.json: missing"),
             (["score", "--model", model.path, "--text", ""], "need at least two"),

@@ -53,8 +53,6 @@ import Testing
         try expectError(lines(badLine: #"{"messages": [{"role": 1, "content": "a"}]}"#), line: 3, #""messages"[0].role should be a string"#)
         try expectError(lines(badLine: #"{"messages": ["hi"]}"#), line: 3, #""messages"[0] should be an object"#)
         try expectError(Self.file([#"{"text": "a"}"#, #"{"text": ["a"]}"#]), line: 2, #""text" should be a string, got array"#)
-        try expectError(lines(badLine: #"{"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}"#),
-                        line: 3, "multi-part content is not supported")
         try expectError(lines(badLine: #"{"messages": [{"role": "assistant", "content": "x"}], "tools": {}}"#),
                         line: 3, #""tools" should be an array"#)
     }

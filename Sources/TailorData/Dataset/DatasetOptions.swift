@@ -8,11 +8,14 @@ import Foundation
 /// | ``promptCompletion`` | `prompt`, `completion` | the completion and its end-of-turn/EOS token |
 /// | ``messages`` | `messages` (`[{role, content}]`), optional `tools` | every assistant turn and its end-of-turn token |
 /// | ``alpaca`` | `instruction`, optional `input`, `output` | the output and its end-of-turn/EOS token |
+/// | ``sharegpt`` | `conversations` (`[{from, value}]`), optional `system`, `tools` | as ``messages`` |
 ///
 /// Other keys in a record are ignored. Required strings must be non-empty. A message is an object with a `role`
 /// (`system`, `user`, `assistant` or `tool`) and a non-empty string `content` (an assistant message with
-/// `tool_calls` may have none); other message keys (`tool_calls`, `name`, …) are passed to the template as they are.
-/// A conversation needs at least one assistant message. See ``DatasetEncoder`` for how each becomes tokens.
+/// `tool_calls` may have none), or a list of text parts (`[{"type": "text", "text": "…"}]`, joined into one string);
+/// other message keys (`tool_calls`, `name`, …) are passed to the template as they are. A ShareGPT turn's `from` is
+/// `system`, `human`/`user`, `gpt`/`assistant` or `tool`/`observation`. `tools` is a list of schemas, or that list as
+/// a JSON string. A conversation needs at least one assistant message. See ``DatasetEncoder`` for how each becomes tokens.
 public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
     /// `{"text": "…"}`: plain text, trained everywhere.
     case text
@@ -22,8 +25,15 @@ public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
     case messages
     /// `{"instruction": "…", "input": "…"?, "output": "…"}`.
     case alpaca
+    /// `{"conversations": [{"from": "human", "value": "…"}, {"from": "gpt", "value": "…"}, …], "system": "…"?}`:
+    /// ShareGPT (and LLaMA-Factory's `system`), trained as ``messages``.
+    case sharegpt
 
-    /// Parses a format name: the raw value, or `prompt-completion`, `completion`, `completions`, `chat`.
+    /// The names ``init(name:)`` takes, for help and errors.
+    public static let choices = "text, completion, chat, alpaca or sharegpt"
+
+    /// Parses a format name: the raw value, or `prompt-completion`, `completion`, `completions`, `chat`,
+    /// `conversations`.
     /// - Parameter name: A name as a user would type it.
     public init?(name: String) {
         switch name.lowercased() {
@@ -31,6 +41,7 @@ public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
         case "prompt_completion", "prompt-completion", "completion", "completions": self = .promptCompletion
         case "messages", "chat": self = .messages
         case "alpaca": self = .alpaca
+        case "sharegpt", "conversations": self = .sharegpt
         default: return nil
         }
     }
@@ -42,6 +53,7 @@ public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
         case .promptCompletion: return ["prompt", "completion"]
         case .messages: return ["messages"]
         case .alpaca: return ["instruction", "output"]
+        case .sharegpt: return ["conversations"]
         }
     }
 
@@ -52,6 +64,7 @@ public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
         case .promptCompletion: return "prompt/completion"
         case .messages: return "messages"
         case .alpaca: return "alpaca"
+        case .sharegpt: return "sharegpt"
         }
     }
 }
@@ -71,7 +84,7 @@ public struct DatasetOptions: Sendable, Equatable {
     public var format: DatasetFormat?
     /// Key remapping, canonical name → the key used in the file, e.g. `["prompt": "question", "completion":
     /// "answer"]`. Canonical names: `text`, `prompt`, `completion`, `messages`, `tools`, `instruction`, `input`,
-    /// `output`.
+    /// `output`, `conversations`, `system`.
     public var keys: [String: String]
     /// Which tokens are trained.
     public var mask: LossMaskMode
@@ -89,6 +102,29 @@ public struct DatasetOptions: Sendable, Equatable {
 
     /// The file's key for a canonical key name.
     func key(_ canonical: String) -> String { keys[canonical] ?? canonical }
+
+    /// The canonical key names ``keys`` may remap.
+    public static let canonicalKeys = ["text", "prompt", "completion", "messages", "tools", "instruction", "input", "output",
+                                       "conversations", "system"]
+
+    /// `canonical=fileKey` pairs as ``keys``.
+    /// - Throws: A ``DatasetError`` at `source` (e.g. `--key`) for a pair that is not `a=b`, or a canonical name
+    ///   Tailor does not read (a typo would otherwise remap nothing).
+    public static func keys<S: Sequence>(_ pairs: S, source: String) throws -> [String: String] where S.Element: StringProtocol {
+        var keys: [String: String] = [:]
+        for pair in pairs {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw DatasetError(location: source, message: "\(quoted(String(pair))) should be canonical=fileKey, e.g. prompt=question")
+            }
+            guard canonicalKeys.contains(parts[0]) else {
+                throw DatasetError(location: source, message: "\(quoted(parts[0])) is not a key Tailor reads; the keys that can be "
+                                   + "remapped are " + canonicalKeys.joined(separator: ", "))
+            }
+            keys[parts[0]] = parts[1]
+        }
+        return keys
+    }
 }
 
 /// A problem with a dataset file or one of its lines.

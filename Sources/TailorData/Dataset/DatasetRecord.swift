@@ -7,9 +7,6 @@ enum DatasetRecord {
     case messages([JSONValue], tools: [JSONValue]?)
     case alpaca(instruction: String, input: String, output: String)
 
-    /// The roles a message may have.
-    static let roles = ["system", "user", "assistant", "tool"]
-
     /// The format whose required keys `object` has.
     /// - Throws: ``RecordError`` when no format or more than one matches.
     static func detect(_ object: JSONObject, options: DatasetOptions) throws -> DatasetFormat {
@@ -29,8 +26,9 @@ enum DatasetRecord {
         }
         let found = object.keys.isEmpty ? "it is an empty object" : "found " + object.keys.prefix(8).map(quoted).joined(separator: ", ")
         throw RecordError("no known format: expected \(quoted(options.key("text"))), \(quoted(options.key("messages"))), "
-                          + "\(quoted(options.key("prompt")))+\(quoted(options.key("completion"))) or "
-                          + "\(quoted(options.key("instruction")))+\(quoted(options.key("output"))); \(found)")
+                          + "\(quoted(options.key("prompt")))+\(quoted(options.key("completion"))), "
+                          + "\(quoted(options.key("instruction")))+\(quoted(options.key("output"))) or "
+                          + "\(quoted(options.key("conversations"))); \(found)")
     }
 
     /// Validates `object` as a record of `format`.
@@ -53,49 +51,11 @@ enum DatasetRecord {
             self = .alpaca(instruction: try string("instruction"), input: try string("input", optional: true),
                            output: try string("output"))
         case .messages:
-            let key = options.key("messages"), name = quoted(key)
-            guard let value = object[key] else { throw RecordError("\(name) is missing (messages format)") }
-            guard case .array(let messages) = value else {
-                throw RecordError("\(name) should be an array of {\"role\", \"content\"} objects, got \(typeName(value))")
-            }
-            guard !messages.isEmpty else { throw RecordError("\(name) is empty") }
-            var hasAssistant = false
-            for (i, message) in messages.enumerated() {
-                let at = "\(name)[\(i)]"
-                guard case .object(let m) = message else {
-                    throw RecordError("\(at) should be an object with \"role\" and \"content\", got \(typeName(message))")
-                }
-                guard let roleValue = m["role"] else { throw RecordError("\(at).role is missing") }
-                guard case .string(let role) = roleValue else {
-                    throw RecordError("\(at).role should be a string, got \(typeName(roleValue))")
-                }
-                guard Self.roles.contains(where: { $0.utf8.elementsEqual(role.utf8) }) else {
-                    throw RecordError("\(at).role \(quoted(role)) is not one of \(Self.roles.joined(separator: ", "))")
-                }
-                if role == "assistant" { hasAssistant = true }
-                let toolCalls = m["tool_calls"].flatMap { $0.arrayValue.map { !$0.isEmpty } } ?? false
-                if role == "assistant" && toolCalls, m["content"] == nil || m["content"] == .null { continue }
-                guard let content = m["content"] else { throw RecordError("\(at).content is missing") }
-                if case .array = content {
-                    throw RecordError("\(at).content should be a string, got array (multi-part content is not supported)")
-                }
-                _ = try checkedString(content, name: "\(at).content", allowEmpty: role == "assistant" && toolCalls)
-            }
-            guard hasAssistant else {
-                throw RecordError("\(name) has no assistant turn, so nothing would be trained")
-            }
-            var tools: [JSONValue]?
-            let toolsKey = options.key("tools")
-            if let t = object[toolsKey], t != .null {
-                guard case .array(let list) = t else {
-                    throw RecordError("\(quoted(toolsKey)) should be an array of tool schemas, got \(typeName(t))")
-                }
-                if let bad = list.firstIndex(where: { $0.objectValue == nil }) {
-                    throw RecordError("\(quoted(toolsKey))[\(bad)] should be an object, got \(typeName(list[bad]))")
-                }
-                tools = list
-            }
-            self = .messages(messages, tools: tools)
+            let key = options.key("messages")
+            guard let value = object[key] else { throw RecordError("\(quoted(key)) is missing (messages format)") }
+            self = .messages(try Self.conversation(value, name: quoted(key)), tools: try Self.tools(object, options: options))
+        case .sharegpt:
+            self = .messages(try Self.shareGPT(object, options: options), tools: try Self.tools(object, options: options))
         }
     }
 }
