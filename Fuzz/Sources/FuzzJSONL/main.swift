@@ -17,7 +17,7 @@ func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     var options = DatasetOptions()
     options.skipBad = selector & 1 != 0
     options.maxLength = selector & 2 != 0 ? 16 : nil
-    let formats: [DatasetFormat?] = [nil, .text, .promptCompletion, .messages, .alpaca]
+    let formats: [DatasetFormat?] = [nil] + DatasetFormat.allCases
     options.format = formats[Int(selector >> 2) % formats.count]
     _ = try? encoder.load(path, options: options)
     return 0

@@ -10,6 +10,8 @@ import Foundation
 /// - **messages** `{"messages", "tools"?}`: the chat template rendered with `bos_token`/`eos_token` from
 ///   `tokenizer_config.json`, `add_generation_prompt=false` and `tools` when present, then tokenized **without**
 ///   adding special tokens (the template writes BOS itself), as `apply_chat_template(tokenize=True)` does.
+///   A **sharegpt** record `{"conversations", "system"?, "tools"?}` becomes these messages first
+///   (``DatasetFormat/sharegpt``), and multi-part content becomes the string of its text parts.
 /// - **prompt/completion** `{"prompt", "completion"}` and **alpaca** `{"instruction", "input"?, "output"}`: with a
 ///   chat template, the conversation `[user: prompt, assistant: completion]` encoded as **messages**. Alpaca's user
 ///   content is `instruction`, plus `"\n\n" + input` when `input` is present and non-empty; the assistant content
