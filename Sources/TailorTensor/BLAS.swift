@@ -1,4 +1,5 @@
 import COpenBLAS
+import CTailorKernels
 import Dispatch
 import Foundation
 
@@ -26,7 +27,7 @@ public enum BLAS {
         // training steps, splitting tall products ourselves was 5–10 % faster than OpenBLAS's own
         // threading, and its idle threads no longer spin in sched_yield on our two cores.
         pinOpenBLAS
-        let parts = serial ? 1 : Parallel.workers
+        let parts = Parallel.insideChunk ? 1 : Parallel.workers
         if parts > 1, m >= splitMinimum {
             Parallel.forEachChunk(m, minChunk: (m + parts - 1) / parts) { r in
                 call(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda,
@@ -85,18 +86,6 @@ public enum BLAS {
         set { Parallel.workers = max(1, newValue) }
     }
 
-    /// Set while a caller's own parallel loop runs one product per worker.
-    @usableFromInline nonisolated(unsafe) static var serial = false
-
-    /// Runs `body` with every product on the calling thread, for loops that already run one
-    /// product per core (set before the loop starts, so its workers all see it).
-    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
-        if serial { return try body() }
-        serial = true
-        defer { serial = false }
-        return try body()
-    }
-
     /// Plain triple-loop `gemm` with the same contract, for tests of the fast path.
     public static func gemmReference(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
@@ -127,6 +116,8 @@ public enum Parallel {
     /// Calls `body(range)` on disjoint chunks covering `0..<count`, in parallel when worth it.
     ///
     /// `minChunk` keeps tiny loops on one thread, where a thread hop costs more than the work.
+    /// Products called inside a chunk run on its thread (``insideChunk``): the loop already
+    /// keeps every core busy.
     public static func forEachChunk(
         _ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void
     ) {
@@ -140,10 +131,18 @@ public enum Parallel {
             let box = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let lo = c * per, hi = min(count, lo + per)
-                if lo < hi { box.value(lo..<hi) }
+                guard lo < hi else { return }
+                let outer = tailor_in_parallel_chunk()
+                tailor_set_in_parallel_chunk(1)
+                box.value(lo..<hi)
+                tailor_set_in_parallel_chunk(outer)
             }
         }
     }
+
+    /// Whether the calling thread is running a chunk of ``forEachChunk(_:minChunk:_:)`` (per thread, so
+    /// loops running at the same time on other threads, a second model's included, do not affect it).
+    @usableFromInline static var insideChunk: Bool { tailor_in_parallel_chunk() != 0 }
 }
 
 

@@ -16,7 +16,7 @@ import TailorTestSupport
         var refs: [(String, () -> Tensor?)] = []
         do {
             for (name, t) in op(tape) {
-                weak var w = t
+                weak let w = t
                 refs.append((name, { w }))
             }
         }

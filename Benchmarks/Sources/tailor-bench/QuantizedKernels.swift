@@ -68,7 +68,7 @@ enum QuantizedKernels {
                     w.accumulateInputGradient(dy.pointer, rows: m, into: dx.pointer)
                 }
                 // `--compute bf16`: the same blocks, each tile rounded to bf16 and multiplied on AMX.
-                guard var b = w as? any BF16Computable else { continue }
+                guard let b = w as? any BF16Computable else { continue }
                 b.bf16Products = true
                 timer.time("\(format.rawValue) (bf16 compute) x·Wᵀ \(label) \(shape)", flops: flops, versus: forward) {
                     b.multiply(x.pointer, rows: m, into: y.pointer)

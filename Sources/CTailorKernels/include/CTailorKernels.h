@@ -19,6 +19,14 @@ int tailor_isa_cap(void);
 /// allows all of them.
 int tailor_isa_allows(int level);
 
+/// 1 while the calling thread runs a chunk of one of Tailor's parallel loops (Parallel.forEachChunk
+/// sets it), so products inside stay on that thread. Per thread: concurrent loops never see each
+/// other's.
+int tailor_in_parallel_chunk(void);
+
+/// Sets the calling thread's flag read by tailor_in_parallel_chunk.
+void tailor_set_in_parallel_chunk(int on);
+
 /// 1 when this process may use AMX-BF16 tiles: the CPU has them, TAILOR_ISA allows them and Linux
 /// granted the tile state (arch_prctl ARCH_REQ_XCOMP_PERM). Safe to call repeatedly.
 int tailor_amx_enable(void);

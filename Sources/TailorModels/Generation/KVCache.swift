@@ -138,7 +138,7 @@ enum CachedAttention {
         // Heads write disjoint output columns, so they can run in parallel with 1-thread BLAS;
         // a single decode step is too small to be worth a thread hop.
         if n * maxKeys >= 4096 && heads >= Parallel.workers && Parallel.workers > 1 {
-            BLAS.singleThreaded { Parallel.forEachChunk(heads) { run($0) } }
+            Parallel.forEachChunk(heads) { run($0) }
         } else {
             run(0..<heads)
         }

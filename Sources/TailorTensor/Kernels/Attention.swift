@@ -376,7 +376,7 @@ public enum Attention {
             }
         }
         if workers > 1 {
-            BLAS.singleThreaded { Parallel.forEachChunk(workers) { for w in $0 { run(cuts[w]..<cuts[w + 1]) } } }
+            Parallel.forEachChunk(workers) { for w in $0 { run(cuts[w]..<cuts[w + 1]) } }
         } else {
             run(0..<items.count)
         }
