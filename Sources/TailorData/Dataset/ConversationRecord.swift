@@ -27,10 +27,7 @@ extension DatasetRecord {
             guard case .object(var m) = message else {
                 throw RecordError("\(at) should be an object with \"role\" and \"content\", got \(typeName(message))")
             }
-            guard let roleValue = m["role"] else { throw RecordError("\(at).role is missing") }
-            guard case .string(let role) = roleValue else {
-                throw RecordError("\(at).role should be a string, got \(typeName(roleValue))")
-            }
+            let role = try field(m, "role", at: at)
             guard roles.contains(where: { $0.utf8.elementsEqual(role.utf8) }) else {
                 throw RecordError("\(at).role \(quoted(role)) is not one of \(roles.joined(separator: ", "))")
             }
@@ -63,10 +60,7 @@ extension DatasetRecord {
             guard case .object(let p) = part else {
                 throw RecordError("\(at) should be an object like {\"type\": \"text\", \"text\": \"…\"}, got \(typeName(part))")
             }
-            guard let typeValue = p["type"] else { throw RecordError("\(at).type is missing") }
-            guard case .string(let type) = typeValue else {
-                throw RecordError("\(at).type should be a string, got \(typeName(typeValue))")
-            }
+            let type = try field(p, "type", at: at)
             guard type == "text" else {
                 throw RecordError("\(at).type is \(quoted(type)): only text parts can be trained (Tailor trains text models)")
             }
@@ -91,10 +85,7 @@ extension DatasetRecord {
                 throw RecordError("\(at) should be an object with \"from\" and \"value\", got \(typeName(turn))")
             }
             if t["from"] == nil, t["role"] != nil { return turn }  // already {role, content}
-            guard let fromValue = t["from"] else { throw RecordError("\(at).from is missing") }
-            guard case .string(let from) = fromValue else {
-                throw RecordError("\(at).from should be a string, got \(typeName(fromValue))")
-            }
+            let from = try field(t, "from", at: at)
             guard let role = speakers.first(where: { $0.key.utf8.elementsEqual(from.utf8) })?.value else {
                 throw RecordError("\(at).from \(quoted(from)) is not one of "
                                   + speakers.map(\.key).joined(separator: ", "))
@@ -112,6 +103,13 @@ extension DatasetRecord {
             checked.insert(.object(["role": "system", "content": s]), at: 0)
         }
         return checked
+    }
+
+    /// `object[key]`, which must be a string; errors call it `at.key`.
+    static func field(_ object: JSONObject, _ key: String, at: String) throws -> String {
+        guard let value = object[key] else { throw RecordError("\(at).\(key) is missing") }
+        guard case .string(let s) = value else { throw RecordError("\(at).\(key) should be a string, got \(typeName(value))") }
+        return s
     }
 
     /// The record's optional `tools` list (schemas passed to the template), or a string holding that list as JSON
