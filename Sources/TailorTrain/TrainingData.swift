@@ -14,6 +14,8 @@ public struct TrainingData: Sendable {
     public var skipped: [String]
     /// Where the validation set came from.
     public var validSource: String
+    /// The training file's record format (given, or detected from its lines).
+    public var format: DatasetFormat
 
     public var trainTokens: Int { train.reduce(0) { $0 + $1.ids.count } }
     public var trainedTokens: Int { train.reduce(0) { $0 + $1.trainedTokens } }
@@ -21,8 +23,9 @@ public struct TrainingData: Sendable {
     /// One line for the log.
     public var summary: String {
         let share = trainTokens > 0 ? 100 * Double(trainedTokens) / Double(trainTokens) : 0
-        return String(format: "data: %d train examples (%d tokens, %.0f%% trained), %d valid (%@), %d truncated, %d bad lines skipped",
-                      train.count, trainTokens, share, valid.count, validSource, truncated, skipped.count)
+        return String(format: "data: %d train examples (%@ format, %d tokens, %.0f%% trained), %d valid (%@), %d truncated, "
+                      + "%d bad lines skipped", train.count, format.label, trainTokens, share, valid.count, validSource, truncated,
+                      skipped.count)
     }
 
     /// Loads `c.data` (and `c.validData`, or `valid.jsonl` beside it, or a seeded split).
@@ -55,7 +58,8 @@ public struct TrainingData: Sendable {
                 throw TailorError("\(e.source): token id \(bad) is outside the model's vocabulary (\(vocab)): tokenizer and model do not match")
             }
         }
-        return TrainingData(train: trainExamples, valid: valid, truncated: truncated, skipped: skipped, validSource: source)
+        return TrainingData(train: trainExamples, valid: valid, truncated: truncated, skipped: skipped, validSource: source,
+                            format: train.format)
     }
 }
 

@@ -96,7 +96,7 @@ import TailorTestSupport
         let r = try runTailor(["train", "--model", model.path, "--data", data.path, "--output", work.appendingPathComponent("o").path, "--dry-run"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("rank"))
-        #expect(r.stdout.contains("train examples"))
+        #expect(r.stdout.contains("train examples (messages format, "), "\(r.stdout)")
         #expect(r.stdout.contains("estimate: peak RAM"))
         #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("o/adapter_model.safetensors").path))
     }

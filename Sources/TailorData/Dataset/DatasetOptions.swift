@@ -57,8 +57,8 @@ public enum DatasetFormat: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// A short human name used in messages.
-    var label: String {
+    /// A short human name used in messages (`prompt/completion` for ``promptCompletion``).
+    public var label: String {
         switch self {
         case .text: return "text"
         case .promptCompletion: return "prompt/completion"
