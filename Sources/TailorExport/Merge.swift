@@ -73,8 +73,7 @@ public enum Merge {
         }
         var out = [table(model.embedding)]
         for b in model.blocks {
-            out.append(plain(b.inputNorm))
-            out.append(plain(b.postAttentionNorm))
+            out += b.norms.map(plain)
             for kind in LinearKind.allCases {
                 let l = b[kind]
                 out.append(MergedTensor(name: l.modulePath + ".weight", shape: [l.outFeatures, l.inFeatures], isMerged: l.lora != nil) {

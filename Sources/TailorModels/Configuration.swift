@@ -5,7 +5,7 @@ import TailorTensor
 ///
 /// Both spellings are accepted: transformers 4 (`rope_theta`, `rope_scaling`, `torch_dtype`) and
 /// transformers 5 (`rope_parameters`, `dtype`). Architectures: `llama` (Llama 2/3/3.x, TinyLlama,
-/// SmolLM), `mistral` and `qwen2` (q/k/v biases).
+/// SmolLM), `mistral`, `qwen2` (q/k/v biases) and `qwen3` (RMSNorm over each head of q and k).
 public struct ModelConfiguration: Sendable, Equatable {
     public var modelType: String
     public var hiddenSize: Int
@@ -24,6 +24,8 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var attentionBias: Bool
     /// The MLP projections carry a bias (`mlp_bias`).
     public var mlpBias: Bool
+    /// q and k are RMS-normed per head before RoPE (`q_norm`, `k_norm`: Qwen3).
+    public var qkNorm: Bool
     /// Mistral's sliding attention window, if any.
     public var slidingWindow: Int?
     public var bosTokenId: Int?
@@ -33,7 +35,7 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var dtype: String?
 
     /// The architectures Tailor can run.
-    public static let supportedTypes = ["llama", "mistral", "qwen2"]
+    public static let supportedTypes = ["llama", "mistral", "qwen2", "qwen3"]
 
     /// Parses `config.json` bytes; `source` names the file in errors.
     public init(json data: Data, source: String) throws {
@@ -70,14 +72,15 @@ public struct ModelConfiguration: Sendable, Equatable {
         tieWordEmbeddings = try r.optionalBool("tie_word_embeddings") ?? false
         attentionBias = type == "qwen2" ? true : (try r.optionalBool("attention_bias") ?? false)
         mlpBias = try r.optionalBool("mlp_bias") ?? false
+        qkNorm = type == "qwen3"
         if let act = obj["hidden_act"] as? String, act != "silu" {
             throw TailorError("\(source): hidden_act \"\(act)\" is not supported (only silu)")
         }
-        // Mistral applies its window everywhere; Qwen2 only when use_sliding_window is set.
+        // Mistral applies its window everywhere; Qwen2 and Qwen3 only when use_sliding_window is set.
         let window = try r.optionalInt("sliding_window")
-        if type == "qwen2" {
+        if type.hasPrefix("qwen") {
             if try r.optionalBool("use_sliding_window") == true {
-                throw TailorError("\(source): use_sliding_window is not supported for qwen2")
+                throw TailorError("\(source): use_sliding_window is not supported for \(type)")
             }
             slidingWindow = nil
         } else {
@@ -124,7 +127,8 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var parameterCount: Int {
         let h = hiddenSize, q = headCount * headDim, kv = kvHeadCount * headDim, f = intermediateSize
         var perLayer = h * q * 2 + h * kv * 2 + 3 * h * f + 2 * h
-        if attentionBias { perLayer += q + 2 * kv }
+        if attentionBias { perLayer += q + 2 * kv + (modelType == "qwen2" ? 0 : h) }  // Llama and Qwen3 bias o_proj too
+        if qkNorm { perLayer += 2 * headDim }
         if mlpBias { perLayer += 2 * f + h }
         return layerCount * perLayer + vocabularySize * h * (tieWordEmbeddings ? 1 : 2) + h
     }

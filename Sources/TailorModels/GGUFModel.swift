@@ -4,22 +4,44 @@ import TailorQuant
 import TailorTape
 import TailorTensor
 
-/// Loading Llama-family models from GGUF files (llama.cpp's format): `llama` (Llama, Mistral-style)
-/// and `qwen2` architectures, with quantized block weights kept quantized.
+/// Loading Llama-family models from GGUF files (llama.cpp's format): `llama` (Llama, Mistral-style),
+/// `qwen2` and `qwen3` architectures, with quantized block weights kept quantized.
 public enum GGUFModel {
-    /// The Hugging Face name of a GGUF tensor name's counterpart, and back.
+    /// GGUF names of the tensors outside the blocks, by Hugging Face name.
+    public static let fixedNames = ["model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+                                    "lm_head.weight": "output.weight"]
+
+    /// GGUF names of a block's tensors by Hugging Face name, after `model.layers.N.` / `blk.N.`: the norms
+    /// with their `.weight`, the projections without their `.weight` / `.bias`.
+    public static let blockNames = [
+        "input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+        "self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight",
+        "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+        "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+    ]
+
+    /// The GGUF name of a Hugging Face tensor, or nil when llama.cpp has no such tensor.
     public static func ggufName(forHF name: String) -> String? {
-        let fixed = ["model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight"]
-        if let f = fixed[name] { return f }
+        if let f = fixedNames[name] { return f }
         let parts = name.split(separator: ".")
         guard parts.count >= 5, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) else { return nil }
         let rest = parts[3...].joined(separator: ".")
-        let map = ["input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
-                   "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
-                   "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"]
-        if let m = map[rest] { return "blk.\(layer).\(m)" }
+        if let m = blockNames[rest] { return "blk.\(layer).\(m)" }
         for suffix in ["weight", "bias"] where rest.hasSuffix("." + suffix) {
-            if let m = map[String(rest.dropLast(suffix.count + 1))] { return "blk.\(layer).\(m).\(suffix)" }
+            if let m = blockNames[String(rest.dropLast(suffix.count + 1))] { return "blk.\(layer).\(m).\(suffix)" }
+        }
+        return nil
+    }
+
+    /// The Hugging Face name of a GGUF tensor (inverse of ``ggufName(forHF:)``), or nil.
+    public static func huggingFaceName(forGGUF name: String) -> String? {
+        if let f = fixedNames.first(where: { $0.value == name }) { return f.key }
+        let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
+        guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]) else { return nil }
+        if let m = blockNames.first(where: { $0.value == parts[2] }) { return "model.layers.\(layer).\(m.key)" }
+        for suffix in ["weight", "bias"] where parts[2].hasSuffix("." + suffix) {
+            let stem = String(parts[2].dropLast(suffix.count + 1))
+            if let m = blockNames.first(where: { $0.value == stem }) { return "model.layers.\(layer).\(m.key).\(suffix)" }
         }
         return nil
     }
@@ -37,8 +59,8 @@ public enum GGUFModel {
     /// tensor agrees with them.
     public static func configurationObject(_ f: GGUFFile) throws -> [String: Any] {
         guard let arch = f.metadata["general.architecture"]?.string else { throw TailorError("\(f.path): missing metadata key general.architecture") }
-        guard ["llama", "qwen2"].contains(arch) else {
-            throw TailorError("\(f.path): general.architecture \"\(arch)\" is not supported (supported: llama, qwen2)")
+        guard ["llama", "qwen2", "qwen3"].contains(arch) else {
+            throw TailorError("\(f.path): general.architecture \"\(arch)\" is not supported (supported: llama, qwen2, qwen3)")
         }
         func int(_ key: String) throws -> Int {
             guard let v = try f.require("\(arch).\(key)").integer, v >= 0 else { throw TailorError("\(f.path): \(arch).\(key) must be a non-negative integer") }

@@ -36,17 +36,24 @@ public final class TransformerBlock: @unchecked Sendable {
     public let index: Int
     public let inputNorm: Parameter
     public let postAttentionNorm: Parameter
+    /// Qwen3's RMSNorms over each head of q and of k (`[headDim]`), applied before RoPE; nil elsewhere.
+    public let qNorm: Parameter?, kNorm: Parameter?
     public let linears: [LinearKind: LinearLayer]
 
-    init(index: Int, inputNorm: Parameter, postAttentionNorm: Parameter, linears: [LinearKind: LinearLayer]) {
-        self.index = index; self.inputNorm = inputNorm; self.postAttentionNorm = postAttentionNorm; self.linears = linears
+    init(index: Int, inputNorm: Parameter, postAttentionNorm: Parameter, qNorm: Parameter? = nil, kNorm: Parameter? = nil,
+         linears: [LinearKind: LinearLayer]) {
+        self.index = index; self.inputNorm = inputNorm; self.postAttentionNorm = postAttentionNorm
+        self.qNorm = qNorm; self.kNorm = kNorm; self.linears = linears
     }
+
+    /// The block's norm weights: input, post-attention, then q and k norms where the architecture has them.
+    public var norms: [Parameter] { [inputNorm, postAttentionNorm] + [qNorm, kNorm].compactMap { $0 } }
 
     public subscript(_ kind: LinearKind) -> LinearLayer { linears[kind]! }
 
     /// Every parameter of the block, adapters included.
     public var parameters: [Parameter] {
-        var ps = [inputNorm, postAttentionNorm]
+        var ps = norms
         for kind in LinearKind.allCases {
             let l = self[kind]
             if let w = l.weight.parameter { ps.append(w) }
@@ -75,7 +82,7 @@ public enum CheckpointPolicy: Sendable, Equatable {
     }
 }
 
-/// A Llama-family causal language model (Llama, Mistral, Qwen2) computed in fp32.
+/// A Llama-family causal language model (Llama, Mistral, Qwen2, Qwen3) computed in fp32.
 public final class LlamaModel: @unchecked Sendable {
     public let configuration: ModelConfiguration
     /// The token embedding `[vocab, hidden]`: a ``Parameter``, or a frozen quantized table from a GGUF
@@ -125,7 +132,7 @@ public final class LlamaModel: @unchecked Sendable {
             for kind in LinearKind.allCases {
                 let path = kind.modulePath(layer: i), shape = shapes[kind]!
                 let hasBias = ([.q, .k, .v].contains(kind) && c.attentionBias) || (kind.group == "mlp" && c.mlpBias)
-                    || (kind == .o && c.attentionBias && c.modelType == "llama")
+                    || (kind == .o && c.attentionBias && ["llama", "qwen3"].contains(c.modelType))
                 let bias = hasBias ? try param(path + ".bias", [shape[0]]) : nil
                 let weight: any LinearWeight = try loadLinear?(path + ".weight", shape) ?? param(path + ".weight", shape)
                 guard [weight.outFeatures, weight.inFeatures] == shape else {
@@ -133,9 +140,13 @@ public final class LlamaModel: @unchecked Sendable {
                 }
                 linears[kind] = LinearLayer(kind: kind, layer: i, weight: weight, bias: bias)
             }
+            func qkNorm(_ name: String) throws -> Parameter? {
+                c.qkNorm ? try param("model.layers.\(i).self_attn.\(name).weight", [c.headDim]) : nil
+            }
             blocks.append(TransformerBlock(
                 index: i, inputNorm: try param("model.layers.\(i).input_layernorm.weight", [h]),
-                postAttentionNorm: try param("model.layers.\(i).post_attention_layernorm.weight", [h]), linears: linears))
+                postAttentionNorm: try param("model.layers.\(i).post_attention_layernorm.weight", [h]),
+                qNorm: try qkNorm("q_norm"), kNorm: try qkNorm("k_norm"), linears: linears))
         }
         self.blocks = blocks
         finalNorm = try param("model.norm.weight", [h])
@@ -147,7 +158,7 @@ public final class LlamaModel: @unchecked Sendable {
     public var baseParameters: [Parameter] {
         var ps = [embedding.parameter].compactMap { $0 }
         for b in blocks {
-            ps += [b.inputNorm, b.postAttentionNorm]
+            ps += b.norms
             for kind in LinearKind.allCases { if let w = b[kind].weight.parameter { ps.append(w) }; if let bias = b[kind].bias { ps.append(bias) } }
         }
         ps.append(finalNorm)
@@ -215,8 +226,8 @@ public final class LlamaModel: @unchecked Sendable {
         // activation memory, for two RMSNorms and one SwiGLU per block in the backward.
         let n1 = tape.rmsNorm(x, weight: b.inputNorm, eps: c.rmsNormEps)
         let n1Again = Recomputed { [x = x.value, w = b.inputNorm.value] in Self.rmsNormed(x, w, eps: c.rmsNormEps) }
-        let q = tape.rope(linear(n1, .q, recompute: n1Again), heads: c.headCount, headDim: c.headDim, positions: batch.positions, cache: rope)
-        let k = tape.rope(linear(n1, .k, recompute: n1Again), heads: c.kvHeadCount, headDim: c.headDim, positions: batch.positions, cache: rope)
+        let q = rotated(tape, linear(n1, .q, recompute: n1Again), norm: b.qNorm, heads: c.headCount, positions: batch.positions)
+        let k = rotated(tape, linear(n1, .k, recompute: n1Again), norm: b.kNorm, heads: c.kvHeadCount, positions: batch.positions)
         let v = linear(n1, .v, recompute: n1Again)
         let attn = tape.attention(q, k, v, shape: shape, firstKey: firstKey, bf16: bf16Attention)
         let h = tape.add(x, linear(attn, .o))
@@ -230,6 +241,14 @@ public final class LlamaModel: @unchecked Sendable {
         }
         let mlp = linear(tape.swiglu(gate, up), .down, recompute: hAgain, valueUnused: outputUnused)
         return tape.add(h, mlp)
+    }
+
+    /// Projected queries or keys `[n, heads·headDim]` made ready for attention: normed per head where the
+    /// architecture does so (Qwen3's `norm`), then rotated by RoPE at `positions`.
+    func rotated(_ tape: Tape, _ x: Variable, norm: Parameter?, heads: Int, positions: [Int32]) -> Variable {
+        let c = configuration
+        let normed = norm.map { tape.rmsNorm(x, weight: $0, eps: c.rmsNormEps) } ?? x
+        return tape.rope(normed, heads: heads, headDim: c.headDim, positions: positions, cache: rope)
     }
 
     /// RMSNorm's forward value, as ``Tape/rmsNorm(_:weight:eps:)`` computes it.

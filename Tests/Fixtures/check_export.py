@@ -3,7 +3,7 @@
     .venv/bin/python Tests/Fixtures/check_export.py TAILOR_BIN MODEL_DIR ADAPTER_DIR WORK_DIR [TEXTS_JSON]
 
 1. `tailor merge` → HF folder: transformers loads it; logits vs PEFT merge_and_unload (float32).
-2. `tailor merge` → f32 GGUF: llama.cpp (llama-cpp-python) log-probs vs the PEFT-merged model (≤ 1e-3 with llama.cpp's
+2. `tailor merge` → f32 GGUF: llama.cpp (llama-cpp-python) log-probs vs the PEFT-merged model (≤ 2e-3 with llama.cpp's
    default F16 KV cache; ≤ 1e-4 with an F32 one). A qwen2 model with head_dim × heads ≠ hidden skips steps 2–5:
    llama.cpp's qwen2 cannot run it.
 3. `tailor export-adapter` → llama.cpp `--lora` on the f32 base GGUF vs the merged GGUF.
@@ -113,7 +113,8 @@ if llama_cpp:
     tgt = ids[0, 1:]
     ppl = {t: math.exp(-out[t][:-1].gather(1, tgt[:, None]).mean().item()) for t in out}
     print(f"llama.cpp perplexity f32 {ppl['f32']:.4f}, q8_0 {ppl['q8_0']:.4f}, ratio {ppl['q8_0']/ppl['f32']:.5f}")
-    if d1 > 1e-3: failures.append("f32 gguf")
+    # The F16 cache's error grows with |q|·|k|: Qwen3's per-head-normed q and k (norm weights up to 1.5) reach 1.1e-3.
+    if d1 > 2e-3: failures.append("f32 gguf")
     if d1x > 1e-4: failures.append("f32 gguf with an F32 KV cache")
     if d2 > 1e-3: failures.append("adapter gguf")
     if abs(ppl["q8_0"] / ppl["f32"] - 1) > 0.01: failures.append("q8_0 perplexity")

@@ -54,7 +54,8 @@ import shutil
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
-from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig,
+from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig, Qwen3Config,
+                          Qwen3ForCausalLM,
                           MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
 from peft import LoraConfig, PeftModel, get_peft_model
 from peft.utils import get_peft_model_state_dict
@@ -209,9 +210,9 @@ def build_variant(name, model_cls, config, lora_cfg, seed, disk_dtype=torch.floa
         for p in model.parameters():
             p.requires_grad_(True)
         out = model(input_ids=input_ids, labels=labels)
-        sd_names = list(model.state_dict().keys())
         named = dict(model.named_parameters())
-        assert set(sd_names) == set(named.keys()), (set(sd_names) ^ set(named.keys()))
+        sd_names = [k for k in model.state_dict().keys() if k in named]  # a tied head is the embedding's parameter
+        assert set(sd_names) == set(named.keys()) and set(model.state_dict().keys()) - set(sd_names) <= {"lm_head.weight"}
         gs = torch.autograd.grad(out.loss, [named[k] for k in sd_names])
         exp["base_loss"] = out.loss.detach().float()
         for k, g in zip(sd_names, gs):
@@ -418,6 +419,27 @@ def qwen2_tied():
                   seed=3000, disk_dtype=torch.bfloat16, shard="40KB", extra={"check": check})
 
 
+def qwen3_qknorm():
+    # Qwen3: RMSNorm over each head's q and k (q_norm, k_norm: [head_dim]) before RoPE, no biases, and heads × head_dim
+    # (64) wider than hidden (48), as Qwen3 models are.
+    cfg = Qwen3Config(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                      intermediate_size=80, vocab_size=128, rms_norm_eps=1e-6,
+                      rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+                      max_position_embeddings=64, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2,
+                      attention_bias=False, use_sliding_window=False, attn_implementation="eager")
+
+    def check(pm, input_ids, exp):
+        base = pm.get_base_model()
+        attn = base.model.layers[0].self_attn
+        assert attn.q_proj.base_layer.weight.shape == (64, 48) and attn.q_proj.base_layer.bias is None
+        assert attn.q_norm.weight.shape == (16,) and attn.k_norm.weight.shape == (16,)
+        assert not torch.allclose(attn.q_norm.weight, torch.ones(16))
+
+    build_variant("qwen3-qknorm", Qwen3ForCausalLM, cfg,
+                  lora(r=4, lora_alpha=8, target_modules=ALL7),
+                  seed=6000, extra={"check": check, "base_grads": True})
+
+
 LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                "original_max_position_embeddings": 64}
 
@@ -536,6 +558,7 @@ Each `models/<variant>/` holds:
 | `mistral-mqa` | MistralForCausalLM, hidden 64, 2 layers, 4 heads / 1 KV head (MQA), intermediate 96, vocab 128, `sliding_window: 6` (< T = 16, the band matters), **float16** on disk. LoRA on q_proj, v_proj, o_proj, `layers_to_transform: [1]` (layer 0 has no LoRA), r 4 α 16, `rank_pattern {"v_proj": 2}`, `alpha_pattern {"o_proj": 4}` → scalings q 4.0, v 8.0 (16/2), o 1.0 (4/4). |
 | `qwen2-tied` | Qwen2ForCausalLM, q/k/v biases, **tied embeddings** (no `lm_head.weight` in the files), hidden 48, 2 layers, 4 heads, **explicit head_dim 16**, 2 KV heads, intermediate 80, vocab 128, θ 1e6, eps 1e-6, **bfloat16** on disk, **sharded** (`model.safetensors.index.json` + several shards). LoRA rsLoRA r 8 α 4 (scaling 4/√8) on all seven projections. |
 | `llama3-rope` | LlamaForCausalLM, llama3 RoPE (factor 8, low 1, high 4, original_max_position_embeddings 64, θ 5e5, head_dim 16 → inv_freq index 0 high-frequency (unchanged), index 1 smoothed, indices 2..7 divided by 8), hidden 64, 1 layer, 4 heads, intermediate 96, vocab 128, `eos_token_id: [1, 2]`, **bfloat16** on disk. config.json is in the **transformers-4 spelling** (top-level `rope_theta`, `rope_scaling {"rope_type": "llama3", ...}`, `torch_dtype: "bfloat16"`, no `rope_parameters`, no `dtype`) and has **no `num_key_value_heads`** (defaults to 4). LoRA r 4 α 8 on q, k, v, gate. |
+| `qwen3-qknorm` | Qwen3ForCausalLM: **q_norm / k_norm** (RMSNorm over each head's q and k before RoPE, U(0.5, 1.5)), no biases, tied embeddings, hidden 48, 2 layers, 4 heads × head_dim 16 (**64 > hidden**), 2 KV heads, intermediate 80, vocab 128, θ 1e6, eps 1e-6, f32 on disk. LoRA r 4 α 8 on all seven projections. Extra: full-parameter gradients (q_norm and k_norm included). |
 | `llama-linear` | LlamaForCausalLM, linear RoPE factor 2.0 in the transformers-5 spelling (`rope_parameters`), hidden 32, 1 layer, 2 heads / 1 KV head, intermediate 64, vocab 64. LoRA r 2 α 2 on down_proj, up_proj. |
 
 ## Keys in `expected.safetensors`
@@ -591,6 +614,7 @@ def main():
     qwen2_tied()
     llama3_rope()
     llama_linear()
+    qwen3_qknorm()
     with open(os.path.join(OUT, "README.md"), "w") as f:
         f.write(README)
     total = 0

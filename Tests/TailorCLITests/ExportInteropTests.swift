@@ -13,7 +13,7 @@ import TailorTestSupport
         return FileManager.default.isExecutableFile(atPath: p) ? p : nil
     }
 
-    @Test(.enabled(if: python != nil), arguments: ["llama-gqa", "qwen2-tied"])
+    @Test(.enabled(if: python != nil), arguments: ["llama-gqa", "qwen2-tied", "qwen3-qknorm"])
     func interop(variant: String) throws {
         let model = try TokenizeCommandTests.modelFolder()
         try? FileManager.default.removeItem(at: model.appendingPathComponent("model.safetensors"))

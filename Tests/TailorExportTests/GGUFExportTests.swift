@@ -13,7 +13,8 @@ import TailorTestSupport
     /// Writes a merged GGUF and reads it back: every KV equal to what was written, every tensor
     /// at its llama.cpp name, shape and type, with bytes equal to encoding the (permuted) merged
     /// weight; the reloaded model's logits match the adapter model and transformers + PEFT.
-    @Test(arguments: [("llama-gqa", "q8_0"), ("qwen2-tied", "f32"), ("llama3-rope", "f16"), ("llama-gqa", "f32")])
+    @Test(arguments: [("llama-gqa", "q8_0"), ("qwen2-tied", "f32"), ("llama3-rope", "f16"), ("llama-gqa", "f32"), ("qwen3-qknorm", "q8_0"),
+                      ("qwen3-qknorm", "f32")])
     func roundTripEveryKVAndTensor(variant: String, type: String) throws {
         let folder = try exportFixture(variant)
         let (m, _) = try adaptedModel(variant, folder: folder)
@@ -43,6 +44,8 @@ import TailorTestSupport
         }
         #expect(f.contains("rope_freqs.weight") == (variant == "llama3-rope"))
         #expect(f.contains("output.weight") == !c.tieWordEmbeddings)
+        #expect(f.contains("blk.1.attn_k_norm.weight") == c.qkNorm && f.metadata["general.architecture"] == .string(arch))
+        if c.qkNorm { #expect(try f.info("blk.0.attn_q_norm.weight").type == .f32 && f.floats("blk.0.attn_q_norm.weight").array == m.blocks[0].qNorm!.value.array) }
         let reread = try Merge.loadBase(url).model
         let (ids, expected) = try expectedLogits(variant)
         let tol: Float = type == "f32" ? 1e-4 : 0.1
@@ -68,7 +71,7 @@ import TailorTestSupport
     /// Adapter GGUF: FLOAT32 alpha with rsLoRA folded (α·√r), llama.cpp names, lora_a = PEFT A,
     /// lora_b = PEFT B with Q/K rows permuted (llama), pattern scales folded into B; re-applied
     /// with llama.cpp's alpha/r rule it reproduces the PEFT model.
-    @Test(arguments: ["qwen2-tied", "llama-gqa", "mistral-mqa"])
+    @Test(arguments: ["qwen2-tied", "llama-gqa", "mistral-mqa", "qwen3-qknorm"])
     func adapterGGUF(variant: String) throws {
         let (m, config) = try adaptedModel(variant)
         let url = tmp("\(variant)-adapter.gguf")
@@ -78,12 +81,13 @@ import TailorTestSupport
         #expect(f.metadata["general.type"] == .string("adapter") && f.metadata["adapter.type"] == .string("lora"))
         let alpha = variant == "qwen2-tied" ? Float(4) * Float(8).squareRoot() : config.alpha
         #expect(f.metadata["adapter.lora.alpha"] == .float32(alpha) && s.alpha == alpha)
-        #expect(f.metadata["general.architecture"] == .string(variant == "qwen2-tied" ? "qwen2" : "llama"))
+        let arch = try GGUFNames.architecture(modelType: m.configuration.modelType)
+        #expect(f.metadata["general.architecture"] == .string(arch) && arch == ["qwen2-tied": "qwen2", "qwen3-qknorm": "qwen3"][variant, default: "llama"])
         let k = m.blocks[1][.k]
         if let lora = k.lora {
             #expect(try f.floats("blk.1.attn_k.weight.lora_a").array == lora.a.value.array)
             let b = try f.floats("blk.1.attn_k.weight.lora_b")
-            let want = variant == "qwen2-tied" ? lora.b.value : GGUFNames.permuteRows(lora.b.value, groups: m.configuration.kvHeadCount)
+            let want = arch != "llama" ? lora.b.value : GGUFNames.permuteRows(lora.b.value, groups: m.configuration.kvHeadCount)
             #expect(b.array == want.array)
         }
         #expect(s.folded.map(\.0) == (variant == "mistral-mqa" ? ["model.layers.1.self_attn.o_proj"] : []))

@@ -13,7 +13,7 @@ import TailorTestSupport
     /// GGUF base + PEFT adapter → Hugging Face folder: the folder's configuration equals the
     /// original folder's (llama3 RoPE, explicit head_dim, tied head, biases survive the trip) and
     /// its logits equal transformers + PEFT within 1e-4.
-    @Test(arguments: ["llama3-rope", "qwen2-tied", "llama-gqa"])
+    @Test(arguments: ["llama3-rope", "qwen2-tied", "llama-gqa", "qwen3-qknorm"])
     func ggufBaseToHuggingFaceFolder(variant: String) throws {
         let (m, file) = try Merge.loadBase(try baseGGUF(variant, type: "f32"))
         try PEFTAdapter.load(folder: fixture("models/\(variant)/adapter"), into: m)
@@ -26,6 +26,7 @@ import TailorTestSupport
         #expect(got.ropeScaling == want.ropeScaling && got.ropeTheta == want.ropeTheta && got.headDim == want.headDim)
         #expect(got.tieWordEmbeddings == want.tieWordEmbeddings && got.attentionBias == want.attentionBias)
         #expect(got.kvHeadCount == want.kvHeadCount && got.rmsNormEps == want.rmsNormEps && got.modelType == want.modelType)
+        #expect(got.qkNorm == want.qkNorm)
         let (ids, expected) = try expectedLogits(variant)
         #expect(maxAbsDifference(logits(reloaded, ids), expected) < 1e-4)
     }

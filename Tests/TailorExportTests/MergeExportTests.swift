@@ -39,7 +39,7 @@ import TailorTestSupport
 
     /// The merged HF folder reloads (sharded here) with logits equal to the in-memory adapter
     /// model within 1e-5, and to transformers + PEFT within 1e-4.
-    @Test(arguments: ["llama-gqa", "qwen2-tied", "mistral-mqa"])
+    @Test(arguments: ["llama-gqa", "qwen2-tied", "mistral-mqa", "qwen3-qknorm"])
     func hfFolderReloadsWithSameLogits(variant: String) throws {
         let (m, _) = try adaptedModel(variant)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-hf-\(UUID().uuidString)")

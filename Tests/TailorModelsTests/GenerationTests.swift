@@ -9,7 +9,7 @@ import TailorTestSupport
 /// Reference: ``LlamaModel/logits(_:)`` on the whole sequence, itself checked against
 /// transformers + PEFT by ``ParityTests``. Tolerance 1e-5 absolute over whole logit tensors.
 @Suite struct GenerationTests {
-    static let variants = ["llama-gqa", "mistral-mqa", "qwen2-tied", "llama3-rope", "llama-linear"]
+    static let variants = ParityTests.variants
 
     static func model(_ variant: String, adapter: Bool = true) throws -> LlamaModel {
         let folder = fixture("models/\(variant)")

@@ -11,7 +11,7 @@ import TailorTestSupport
 /// Tolerances: logits 1e-4 absolute; loss 1e-5; gradients 1e-4 relative to the tensor's largest
 /// element — over whole tensors.
 @Suite struct ParityTests {
-    static let variants = ["llama-gqa", "mistral-mqa", "qwen2-tied", "llama3-rope", "llama-linear"]
+    static let variants = ["llama-gqa", "mistral-mqa", "qwen2-tied", "llama3-rope", "llama-linear", "qwen3-qknorm"]
 
     struct Fixture {
         let model: LlamaModel
@@ -86,9 +86,11 @@ import TailorTestSupport
         expectClose(f.model.logProbabilities(ids), try f.expected.tensor("score_logprobs_base").array, atol: 1e-4, "\(variant) base logprobs")
     }
 
-    /// Full-parameter fine-tuning: gradients of every base weight of the plain model.
-    @Test func fullParameterGradients() throws {
-        let f = try Fixture("llama-gqa", adapter: false)
+    /// Full-parameter fine-tuning: gradients of every base weight of the plain model (Qwen3's q_norm
+    /// and k_norm included).
+    @Test(arguments: ["llama-gqa", "qwen3-qknorm"])
+    func fullParameterGradients(variant: String) throws {
+        let f = try Fixture(variant, adapter: false)
         f.model.setBaseTrainable(true)
         let tape = Tape()
         let out = f.model.loss(tape, f.batch)
@@ -124,7 +126,7 @@ import TailorTestSupport
     /// Every checkpointing policy gives the gradients of no checkpointing (within 1e-6).
     @Test(arguments: [CheckpointPolicy.everyBlock, .every(2), .every(5)])
     func checkpointingKeepsGradients(policy: CheckpointPolicy) throws {
-        for variant in ["llama-gqa", "qwen2-tied"] {
+        for variant in ["llama-gqa", "qwen2-tied", "qwen3-qknorm"] {
             let f = try Fixture(variant)
             func grads(_ p: CheckpointPolicy) -> [[Float]] {
                 for q in f.model.trainableParameters { q.zeroGradient() }

@@ -47,6 +47,11 @@ import TailorTestSupport
         checkGradients(inputs: [rng.tensor([3, 6])], parameters: [w], eps: 1e-3, "rmsNorm") { t, v in
             t.rmsNorm(v[0], weight: w, eps: 1e-5)
         }
+        // One norm per head (Qwen3's q_norm): three heads of 4 per row, one shared weight.
+        let perHead = Parameter("h", rng.tensor([4], 0.5, 1.5), requiresGrad: true)
+        checkGradients(inputs: [rng.tensor([3, 12])], parameters: [perHead], eps: 1e-3, "rmsNorm per head") { t, v in
+            t.rmsNorm(v[0], weight: perHead, eps: 1e-5)
+        }
     }
 
     @Test(arguments: [RoPEScaling.none, .linear(factor: 2), .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalContext: 16)])

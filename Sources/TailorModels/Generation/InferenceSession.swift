@@ -107,8 +107,8 @@ public final class InferenceSession {
                 return tape.linear(input, weight: layer.weight, bias: layer.bias, lora: layer.lora)
             }
             let n1 = tape.rmsNorm(x, weight: b.inputNorm, eps: c.rmsNormEps)
-            let q = tape.rope(linear(n1, .q), heads: c.headCount, headDim: c.headDim, positions: positions, cache: model.rope)
-            let k = tape.rope(linear(n1, .k), heads: c.kvHeadCount, headDim: c.headDim, positions: positions, cache: model.rope)
+            let q = model.rotated(tape, linear(n1, .q), norm: b.qNorm, heads: c.headCount, positions: positions)
+            let k = model.rotated(tape, linear(n1, .k), norm: b.kNorm, heads: c.kvHeadCount, positions: positions)
             let v = linear(n1, .v)  // [n, kvHeads·D]
             cache.write(layer: l, at: start, keys: k.value, values: v.value, rows: n)
             let attn = Tensor(uninitialized: [n, c.headCount * c.headDim])  // [n, heads·D]

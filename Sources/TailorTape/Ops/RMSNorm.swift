@@ -1,12 +1,16 @@
 import TailorTensor
 
 extension Tape {
-    /// `y = weight * x / rms(x)` per row. x, y: `[rows, dim]`; weight: `[dim]`.
+    /// `y = weight * x / rms(x)` over each run of `dim` elements of a row: x, y `[n, width]`, weight
+    /// `[dim]`, where `dim` is the width (one norm per row) or divides it (one per head: Qwen3's
+    /// q_norm and k_norm over `[n, heads·headDim]`).
     public func rmsNorm(_ x: Variable, weight: Parameter, eps: Float) -> Variable {
-        let rows = x.shape[0], dim = x.shape[1]
-        precondition(weight.value.shape == [dim], "rmsNorm \(weight.name): weight \(weight.value.shape) vs input \(x.shape)")
-        let y = Tensor(uninitialized: x.shape)   // [rows, dim]
-        let rstd = Tensor(uninitialized: [rows]) // [rows]
+        let dim = weight.value.count
+        precondition(weight.value.shape == [dim] && x.shape.count == 2 && dim > 0 && x.shape[1] % dim == 0,
+                     "rmsNorm \(weight.name): weight \(weight.value.shape) vs input \(x.shape)")
+        let rows = x.shape[0] * (x.shape[1] / dim)  // runs of dim elements
+        let y = Tensor(uninitialized: x.shape)   // [n, width]
+        let rstd = Tensor(uninitialized: [rows]) // [n · width / dim]
         RMSNorm.forward(x: x.value.pointer, weight: weight.value.pointer, y: y.pointer, rstd: rstd.pointer,
                         rows: rows, dim: dim, eps: eps)
         let xv = x.value
