@@ -83,7 +83,7 @@ public struct ModelBundle {
     public var stopTokens: Set<Int> {
         var s = Set(model.configuration.eosTokenIds)
         if let tokenizer {
-            for name in [tokenizerConfig.eosToken, "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "</s>"].compactMap({ $0 }) {
+            for name in [tokenizerConfig.eosToken].compactMap({ $0 }) + ChatTemplate.endOfTurnMarkers {
                 if let id = tokenizer.id(for: name), tokenizer.isSpecial(id) || name == tokenizerConfig.eosToken { s.insert(id) }
             }
         }

@@ -95,6 +95,30 @@ import Testing
         #expect(all.example.mask.allSatisfy { $0 })
     }
 
+    /// A template that writes a turn differently once a later question follows (as Qwen3's drops earlier
+    /// reasoning and adds an empty think block only after the last question): the earlier turn is still
+    /// trained, up to its end-of-turn token in the whole render, and the last turn as the template writes it.
+    @Test func turnsATemplateRewritesRunToTheirEndOfTurn() throws {
+        let base = try DatasetFixtureTests.tiny()
+        func encoder(end: String) throws -> DatasetEncoder {
+            let source = #"{%- set ns = namespace(last=0) %}{%- for m in messages %}{%- if m.role == 'user' %}{%- set ns.last = loop.index0 %}{%- endif %}{%- endfor %}"#
+                + #"{%- for m in messages %}{{- '<|im_start|>' + m.role + '\n' }}{%- if m.role == 'assistant' and loop.index0 > ns.last %}<think></think>{%- endif %}"#
+                + #"{{- m.content + '\#(end)\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}"#
+            return DatasetEncoder(tokenizer: base.tokenizer, template: try ChatTemplate(source: source), config: base.config)
+        }
+        let record = try JSONValue(parsing: #"{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, "#
+                                   + #"{"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]}"#)
+        let e = try encoder(end: "<|im_end|>")
+        let (example, text) = try e.encode(record, format: .messages)
+        #expect(text.contains("assistant\nb<|im_end|>") && text.contains("assistant\n<think></think>d<|im_end|>"), "\(text)")
+        let trained = e.tokenizer.decode(zip(example.ids, example.mask).filter { $0.1 }.map { $0.0 })
+        #expect(trained == "b<|im_end|><think></think>d<|im_end|>", "\(trained)")
+        // No known end-of-turn marker closes the rewritten turn: an error, not a turn silently left untrained.
+        #expect { try encoder(end: "<END>").encode(record, format: .messages, source: "f.jsonl:2") } throws: { e in
+            "\(e)".hasPrefix("f.jsonl:2: cannot locate assistant message 1") && "\(e)".contains("no end-of-turn token")
+        }
+    }
+
     /// Many lines load with the right `file:line` sources (throughput is measured in Benchmarks,
     /// not asserted here).
     @Test func manyLinesKeepTheirLineNumbers() throws {

@@ -32,7 +32,9 @@ import Foundation
 ///   `return_assistant_tokens_mask`);
 /// - otherwise by rendering prefixes: for assistant message `i`, the span starts at the end of
 ///   `render(messages[..<i], add_generation_prompt=true)` and ends where `render(messages[...i])` stops agreeing
-///   with the full render. Whitespace the template writes after the end of the content is dropped from the end of
+///   with the full render (when that render writes the turn differently from the whole conversation, as Qwen3's
+///   drops earlier reasoning, the span runs to the turn's end-of-turn token, ``ChatTemplate/endOfTurnMarkers`` or
+///   EOS, in the full render). Whitespace the template writes after the end of the content is dropped from the end of
 ///   the span, so the `\n` after `<|im_end|>` is not trained (as with transformers' generation masks; TRL's
 ///   prompt/completion mask does train it). The render of `messages[..<i]` with the generation prompt must be a
 ///   prefix of the full render; templates for which it is not (e.g. ones that rewrite earlier turns) are

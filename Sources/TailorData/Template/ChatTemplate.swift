@@ -13,6 +13,10 @@ import Foundation
 /// chat.text  // "<|user|>Hi"
 /// ```
 public struct ChatTemplate: Sendable {
+    /// Strings common templates write to end a turn (ChatML, Llama 3, Phi, Gemma, Llama 2 / Mistral), besides
+    /// the tokenizer's EOS: generation stops at them, and they close a turn when its span is located.
+    public static let endOfTurnMarkers = ["<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "</s>"]
+
     /// The template source as given.
     public let source: String
     let body: [Statement]
