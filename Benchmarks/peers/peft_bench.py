@@ -10,7 +10,7 @@ Prints one JSON line: tokens/s, peak RSS, config.
 """
 import argparse, json, resource, time
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 from peft import LoraConfig, get_peft_model
 
 SHAPES = {
@@ -19,6 +19,7 @@ SHAPES = {
     "smollm-135m": (576, 30, 9, 3, 1536, 49152, True),
     "smollm-360m": (960, 32, 15, 5, 2560, 49152, True),
     "tinyllama-1.1b": (2048, 22, 32, 4, 5632, 32000, False),
+    "qwen3-0.6b": (1024, 28, 16, 8, 3072, 151936, True),  # Qwen3: head_dim 128, q/k norms (QWEN3 below)
     "llama-7b": (4096, 32, 32, 32, 11008, 32000, False),
     "llama-2-7b": (4096, 32, 32, 32, 11008, 32000, False),
 }
@@ -39,11 +40,14 @@ def main():
     torch.set_num_interop_threads(1)
     torch.manual_seed(0)
     h, L, nh, nkv, inter, vocab, tied = SHAPES[a.shape]
-    cfg = LlamaConfig(hidden_size=h, num_hidden_layers=L, num_attention_heads=nh, num_key_value_heads=nkv,
-                      intermediate_size=inter, vocab_size=vocab, tie_word_embeddings=tied,
-                      max_position_embeddings=4096, rms_norm_eps=1e-5, rope_theta=10000.0)
+    qwen3 = a.shape.startswith("qwen3")
+    config_cls, model_cls = (Qwen3Config, Qwen3ForCausalLM) if qwen3 else (LlamaConfig, LlamaForCausalLM)
+    cfg = config_cls(hidden_size=h, num_hidden_layers=L, num_attention_heads=nh, num_key_value_heads=nkv,
+                     intermediate_size=inter, vocab_size=vocab, tie_word_embeddings=tied,
+                     max_position_embeddings=4096, rms_norm_eps=1e-5, rope_theta=10000.0,
+                     **({"head_dim": 128} if qwen3 else {}))
     dtype = getattr(torch, a.dtype)
-    model = LlamaForCausalLM(cfg).to(dtype)
+    model = model_cls(cfg).to(dtype)
     if a.checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
