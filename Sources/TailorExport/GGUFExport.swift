@@ -9,24 +9,44 @@ import TailorTensor
 /// fallbacks (gguf.md §2.11, §3). Tensors are merged, encoded and written one at a time; the file
 /// is written under a temporary name and renamed into place.
 public enum GGUFExport {
-    /// The output types `tailor merge --type` accepts.
-    public static let types: [String: GGMLType] = [
-        "f32": .f32, "f16": .f16, "bf16": .bf16, "q8_0": .q8_0, "q4_0": .q4_0, "q4_k": .q4_K, "q6_k": .q6_K,
+    /// An output type: one ggml type for the matrices (norms and 1-D tensors stay F32), or
+    /// llama-quantize's Q4_K_M mix, with llama-quantize's rules for the head and its fallbacks.
+    public struct Target: Hashable, Sendable, CustomStringConvertible {
+        /// The type of most matrices.
+        public let type: GGMLType
+        /// Q4_K_M: Q6_K for attn_v and ffn_down in the layers llama-quantize's `use_more_bits` picks.
+        public let mediumMix: Bool
+
+        public static func uniform(_ type: GGMLType) -> Target { Target(type: type, mediumMix: false) }
+        public static let f32 = uniform(.f32), f16 = uniform(.f16), bf16 = uniform(.bf16), q8_0 = uniform(.q8_0)
+        public static let q4_0 = uniform(.q4_0), q4_K = uniform(.q4_K), q6_K = uniform(.q6_K)
+        public static let q4_K_M = Target(type: .q4_K, mediumMix: true)
+
+        /// `general.file_type` (`llama_ftype`).
+        public var fileType: UInt32 {
+            if mediumMix { return 15 }  // MOSTLY_Q4_K_M
+            switch type {
+            case .f32: return 0
+            case .f16: return 1
+            case .q4_0: return 2
+            case .q8_0: return 7
+            case .q4_K: return 14  // MOSTLY_Q4_K_S's type, though every matrix but the head is Q4_K here
+            case .q6_K: return 18
+            case .bf16: return 32
+            default: return 1024
+            }
+        }
+
+        public var description: String { mediumMix ? "q4_K_M" : "\(type)" }
+    }
+
+    /// The output types `tailor merge --type` and `tailor quantize --type` accept.
+    public static let types: [String: Target] = [
+        "f32": .f32, "f16": .f16, "bf16": .bf16, "q8_0": .q8_0, "q4_0": .q4_0, "q4_k": .q4_K, "q6_k": .q6_K, "q4_k_m": .q4_K_M,
     ]
 
     /// `general.file_type` (`llama_ftype`) for an output type.
-    public static func fileType(_ t: GGMLType) -> UInt32 {
-        switch t {
-        case .f32: 0
-        case .f16: 1
-        case .q4_0: 2
-        case .q8_0: 7
-        case .q4_K: 14  // MOSTLY_Q4_K_S: every matrix Q4_K except the head
-        case .q6_K: 18
-        case .bf16: 32
-        default: 1024
-        }
-    }
+    public static func fileType(_ t: Target) -> UInt32 { t.fileType }
 
     /// What one tensor became.
     public struct TensorReport: Sendable {
@@ -39,18 +59,36 @@ public enum GGUFExport {
         public let fallbackFrom: GGMLType?
     }
 
-    /// The type a tensor is stored in for target `target`, as llama-quantize chooses it:
-    /// 1-D tensors and norms F32; the output head Q6_K under Q4_0/Q4_K; K-quants on rows that are
-    /// not a multiple of 256 fall back to Q5_0 (Q4_K) or Q8_0 (Q6_K), and to F16 when rows are
-    /// not a multiple of 32 either.
-    public static func tensorType(_ ggufName: String, shape: [Int], target: GGMLType, tiedHead: Bool) -> GGMLType {
+    /// The type a tensor is stored in for `target`, as llama-quantize chooses it: ``ruleType(_:shape:target:layers:tiedHead:)``,
+    /// then ``fallback(_:columns:)``.
+    public static func tensorType(_ ggufName: String, shape: [Int], target: Target, layers: Int = 1, tiedHead: Bool) -> GGMLType {
+        fallback(ruleType(ggufName, shape: shape, target: target, layers: layers, tiedHead: tiedHead), columns: shape.last ?? 1)
+    }
+
+    /// The type llama-quantize's rules pick before any fallback: 1-D tensors and norms F32; the
+    /// output head (the embedding when tied) Q6_K under Q4_0, Q4_K and Q4_K_M — Q8_0 when the target's
+    /// block does not divide its rows; under Q4_K_M, attn_v and ffn_down Q6_K in layer i of n when
+    /// `i < n/8 || i >= 7n/8 || (i − n/8) % 3 == 2` (`use_more_bits`); else the target's type.
+    public static func ruleType(_ ggufName: String, shape: [Int], target: Target, layers: Int, tiedHead: Bool) -> GGMLType {
         guard shape.count >= 2, !ggufName.hasSuffix("_norm.weight"), ggufName.hasSuffix("weight") else { return .f32 }
-        var t = target
         let isHead = ggufName == "output.weight" || (tiedHead && ggufName == "token_embd.weight")
-        if isHead, [.q4_0, .q4_K].contains(target) { t = .q6_K }
-        let cols = shape.last!
-        if t.blockSize == 256, cols % 256 != 0 { t = t == .q4_K ? .q5_0 : .q8_0 }
-        if t.blockSize == 32, cols % 32 != 0 { t = .f16 }
+        if isHead, [.q4_0, .q4_K].contains(target.type) {
+            return shape.last! % target.type.blockSize != 0 ? .q8_0 : .q6_K
+        }
+        if target.mediumMix, ggufName.hasSuffix(".attn_v.weight") || ggufName.hasSuffix(".ffn_down.weight"),
+           let layer = ggufName.split(separator: ".").dropFirst().first.flatMap({ Int($0) }) {
+            let n = layers
+            if layer < n / 8 || layer >= 7 * n / 8 || (layer - n / 8) % 3 == 2 { return .q6_K }
+        }
+        return target.type
+    }
+
+    /// llama-quantize's fallback for rows a type's block does not divide: Q4_K → Q5_0, Q6_K → Q8_0
+    /// (256-blocks), then F16 when 32 does not divide them either.
+    public static func fallback(_ type: GGMLType, columns: Int) -> GGMLType {
+        var t = type
+        if t.blockSize == 256, columns % 256 != 0 { t = t == .q4_K ? .q5_0 : .q8_0 }
+        if t.blockSize == 32, columns % 32 != 0 { t = .f16 }
         return t
     }
 
@@ -92,19 +130,19 @@ public enum GGUFExport {
     /// Writes `tensors` (Hugging Face names; see ``Merge/tensors(of:)``) as a GGUF model.
     /// - Parameters:
     ///   - metadata: model and tokenizer metadata, in order.
-    ///   - target: the output type; see ``tensorType(_:shape:target:tiedHead:)``.
+    ///   - target: the output type; see ``tensorType(_:shape:target:layers:tiedHead:)``.
     ///   - report: called after each tensor is written.
     @discardableResult
     public static func write(_ tensors: [MergedTensor], configuration c: ModelConfiguration, metadata: [(String, GGUFValue)],
-                             target: GGMLType, to url: URL, report: @escaping (TensorReport) -> Void = { _ in }) throws -> [TensorReport] {
+                             target: Target, to url: URL, report: @escaping (TensorReport) -> Void = { _ in }) throws -> [TensorReport] {
         try write(tensors, configuration: c, metadata: metadata, target: target, to: url, typeFor: { _, _ in nil }, report: report)
     }
 
     /// ``write(_:configuration:metadata:target:to:report:)`` where `typeFor(ggufName, shape)` may
-    /// choose a tensor's type (nil: ``tensorType(_:shape:target:tiedHead:)``).
+    /// choose a tensor's type before the fallbacks (nil: ``ruleType(_:shape:target:layers:tiedHead:)``).
     @discardableResult
     public static func write(_ tensors: [MergedTensor], configuration c: ModelConfiguration, metadata: [(String, GGUFValue)],
-                             target: GGMLType, to url: URL, typeFor: (String, [Int]) -> GGMLType?,
+                             target: Target, to url: URL, typeFor: (String, [Int]) -> GGMLType?,
                              report: @escaping (TensorReport) -> Void) throws -> [TensorReport] {
         let arch = try GGUFNames.architecture(modelType: c.modelType)
         var writer = GGUFWriter()
@@ -116,10 +154,12 @@ public enum GGUFExport {
         }
         for t in tensors {
             guard let name = GGUFNames.gguf(t.name) else { throw TailorError("\(url.path): tensor \(t.name) has no llama.cpp name") }
-            let type = typeFor(name, t.shape) ?? tensorType(name, shape: t.shape, target: target, tiedHead: c.tieWordEmbeddings)
+            let rule = typeFor(name, t.shape)
+                ?? ruleType(name, shape: t.shape, target: target, layers: c.layerCount, tiedHead: c.tieWordEmbeddings)
+            let type = fallback(rule, columns: t.shape.last!)
             let groups = GGUFNames.permutationGroups(t.name, c, architecture: arch)
             let byteCount = type.rowBytes(columns: t.shape.last!)! * t.shape.dropLast().reduce(1, *)
-            let shape = t.shape, requested = target
+            let shape = t.shape
             try writer.addTensor(name, shape: shape, type: type, byteCount: byteCount) {
                 var v = t.produce()
                 if let bad = v.buffer.firstIndex(where: { !$0.isFinite }) {
@@ -129,7 +169,7 @@ public enum GGUFExport {
                 let bytes = try ExportEncoder.encode(type, v)
                 let err: Double? = type == .f32 ? nil : relativeError(v, bytes, type)
                 sink.emit(TensorReport(name: name, shape: shape, type: type, relativeError: err,
-                                       fallbackFrom: shape.count >= 2 && type != requested && type != .f32 ? requested : nil))
+                                       fallbackFrom: type != rule ? rule : nil))
                 return bytes
             }
         }

@@ -11,11 +11,11 @@ import TailorTensor
 /// time, under a temporary name renamed into place.
 public enum QuantizeExport {
     /// The `--type` values.
-    public static let types: [String: GGMLType] = GGUFExport.types
+    public static let types: [String: GGUFExport.Target] = GGUFExport.types
 
     /// Writes `folder` as a GGUF in `target` to `url`; `report` is called per tensor.
     @discardableResult
-    public static func write(folder: URL, target: GGMLType, to url: URL,
+    public static func write(folder: URL, target: GGUFExport.Target, to url: URL,
                              report: @escaping (GGUFExport.TensorReport) -> Void = { _ in }) throws -> [GGUFExport.TensorReport] {
         let c = try ModelConfiguration(folder: folder)
         let files = try WeightFiles(folder: folder)
@@ -41,7 +41,7 @@ public enum QuantizeExport {
         }
         return try GGUFExport.write(tensors, configuration: c, metadata: meta, target: target, to: url, typeFor: { name, shape in
             guard shape.count == 2 else { return .f32 }
-            if isBlockProjection(name) { return GGUFExport.tensorType(name, shape: shape, target: target, tiedHead: false) }
+            if isBlockProjection(name) { return GGUFExport.ruleType(name, shape: shape, target: target, layers: c.layerCount, tiedHead: false) }
             return stored[name] ?? .f32
         }, report: report)
     }

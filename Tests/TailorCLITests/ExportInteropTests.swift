@@ -44,6 +44,19 @@ import TailorTestSupport
         #expect(p.terminationStatus == 0)
     }
 
+    /// `merge --type q4_k_m` against llama.cpp's own Q4_K_M quantizer of the f32 export (check_quant_mix.py):
+    /// every tensor's type and bytes, tied and untied.
+    @Test(.enabled(if: python != nil))
+    func interopQuantMix() throws {
+        let work = temporaryFolder("tailor-interop-q4km")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.python!)
+        p.arguments = [fixture("check_quant_mix.py").path, try tailorExecutable().path, work.path]
+        try p.run(); p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
     /// The Qwen2 fixture (head_dim × heads = hidden, so llama.cpp's qwen2 runs it; pre `qwen2`, a padded
     /// vocabulary, rsLoRA): check_export.py on random ids.
     @Test(.enabled(if: python != nil))

@@ -76,5 +76,28 @@ import TailorTestSupport
         #expect(GGUFExport.tensorType("output.weight", shape: [32000, 4096], target: .q4_0, tiedHead: false) == .q6_K)
         #expect(GGUFExport.tensorType("token_embd.weight", shape: [32000, 4096], target: .q4_0, tiedHead: true) == .q6_K)
         #expect(GGUFExport.tensorType("blk.0.attn_q.bias", shape: [64], target: .f16, tiedHead: false) == .f32)
+        // The head is Q8_0 by rule (not a fallback) when the target's block does not divide its rows.
+        #expect(GGUFExport.ruleType("output.weight", shape: [49152, 576], target: .q4_K, layers: 30, tiedHead: false) == .q8_0)
+        #expect(GGUFExport.ruleType("output.weight", shape: [49152, 4096], target: .q4_K_M, layers: 30, tiedHead: false) == .q6_K)
+    }
+
+    /// Q4_K_M: llama-quantize's use_more_bits layers (i < n/8, i ≥ 7n/8, (i − n/8) % 3 == 2) take Q6_K
+    /// for attn_v and ffn_down; other matrices Q4_K; file type 15. (Checked against llama.cpp's own
+    /// quantizer by `Tests/Fixtures/check_quant_mix.py`, in ExportInteropTests.)
+    @Test func q4KMediumMix() {
+        let n = 32, sixK = Set([0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31])
+        for layer in 0..<n {
+            for kind in ["attn_v", "ffn_down"] {
+                let t = GGUFExport.tensorType("blk.\(layer).\(kind).weight", shape: [4096, 4096], target: .q4_K_M, layers: n, tiedHead: false)
+                #expect(t == (sixK.contains(layer) ? .q6_K : .q4_K), "\(kind) \(layer)")
+            }
+            for kind in ["attn_q", "attn_k", "attn_output", "ffn_gate", "ffn_up"] {
+                #expect(GGUFExport.tensorType("blk.\(layer).\(kind).weight", shape: [4096, 4096], target: .q4_K_M, layers: n, tiedHead: false) == .q4_K)
+            }
+        }
+        #expect(GGUFExport.tensorType("blk.0.attn_v.weight", shape: [1024, 576], target: .q4_K_M, layers: n, tiedHead: false) == .q8_0)
+        #expect(GGUFExport.tensorType("token_embd.weight", shape: [32000, 4096], target: .q4_K_M, layers: n, tiedHead: false) == .q4_K)
+        #expect(GGUFExport.tensorType("token_embd.weight", shape: [32000, 4096], target: .q4_K_M, layers: n, tiedHead: true) == .q6_K)
+        #expect(GGUFExport.fileType(.q4_K_M) == 15 && GGUFExport.types["q4_k_m"] == .q4_K_M)
     }
 }

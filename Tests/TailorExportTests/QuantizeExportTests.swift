@@ -21,7 +21,7 @@ import TailorTestSupport
     @Test(arguments: ["f16", "q8_0", "q4_0", "q4_k"])
     func tensorTypes(type: String) throws {
         let (folder, f) = try write(type); defer { try? FileManager.default.removeItem(at: folder) }
-        let want: GGMLType = type == "q4_k" ? .q5_0 : QuantizeExport.types[type]!
+        let want: GGMLType = type == "q4_k" ? .q5_0 : QuantizeExport.types[type]!.type
         #expect(try f.info("blk.0.attn_q.weight").type == want)
         #expect(try f.info("blk.1.ffn_down.weight").type == want)
         for name in ["token_embd.weight", "output.weight", "blk.0.attn_norm.weight", "output_norm.weight"] {
@@ -35,7 +35,7 @@ import TailorTestSupport
     /// q8_0 and q4_0: the reloaded base gives the logits of the folder quantized at load time
     /// (`train --quantize`) within 1e-5 (same reference quantizer, same bytes); every type passes
     /// the merge export's parity tolerance against the fp32 folder.
-    @Test(arguments: ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"])
+    @Test(arguments: ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q4_k_m", "q6_k"])
     func roundTripScores(type: String) throws {
         let (folder, f) = try write(type); defer { try? FileManager.default.removeItem(at: folder) }
         let reloaded = try GGUFModel.load(f)

@@ -78,8 +78,8 @@ import TailorTestSupport
         }
         shapes.append(("model.norm.weight", [h]))
         let tensors = shapes.map { name, shape in MergedTensor(name: name, shape: shape, isMerged: false) { randomTensor(name, shape) } }
-        let meta = GGUFExport.modelMetadata(c, architecture: "llama", name: "stream-base", fileType: GGUFExport.fileType(type))
-        try GGUFExport.write(tensors, configuration: c, metadata: meta, target: type, to: url)
+        let meta = GGUFExport.modelMetadata(c, architecture: "llama", name: "stream-base", fileType: GGUFExport.fileType(.uniform(type)))
+        try GGUFExport.write(tensors, configuration: c, metadata: meta, target: .uniform(type), to: url)
     }
 
     /// Anonymous resident bytes of this process (`RssAnon` in /proc/self/status).
@@ -177,7 +177,7 @@ import TailorTestSupport
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let base = dir.appendingPathComponent("base-\(source).gguf")
-        try Self.writeBaseGGUF(type: GGUFExport.types[source]!, to: base)
+        try Self.writeBaseGGUF(type: GGUFExport.types[source]!.type, to: base)
 
         var modelBytes = 0, largestBytes = 0, limit = Int.max
         var result: ParityProof.Result?
