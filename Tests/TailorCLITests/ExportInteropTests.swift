@@ -13,6 +13,16 @@ import TailorTestSupport
         return FileManager.default.isExecutableFile(atPath: p) ? p : nil
     }
 
+    /// Runs the fixture script `script` with the tailor executable as its first argument, then `arguments`;
+    /// expects exit 0.
+    func check(_ script: String, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.python!)
+        p.arguments = [fixture(script).path, try tailorExecutable().path] + arguments
+        try p.run(); p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(script) \(arguments)", sourceLocation: sourceLocation)
+    }
+
     @Test(.enabled(if: python != nil), arguments: ["llama-gqa", "qwen2-tied", "qwen3-qknorm"])
     func interop(variant: String) throws {
         let model = try TokenizeCommandTests.modelFolder()
@@ -22,12 +32,7 @@ import TailorTestSupport
             try? FileManager.default.removeItem(at: dst)
             try FileManager.default.copyItem(at: fixture("models/\(variant)/model/\(name)"), to: dst)
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.python!)
-        p.arguments = [fixture("check_export.py").path, try tailorExecutable().path, model.path,
-                       fixture("models/\(variant)/adapter").path, model.appendingPathComponent("interop").path]
-        try p.run(); p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        try check("check_export.py", [model.path, fixture("models/\(variant)/adapter").path, model.appendingPathComponent("interop").path])
     }
 
     /// The SentencePiece fixture (check_export.py with TEXTS_JSON): llama.cpp's tokenize() of Tailor's
@@ -36,12 +41,7 @@ import TailorTestSupport
     func interopSentencePiece() throws {
         let work = temporaryFolder("tailor-interop-spm")
         defer { try? FileManager.default.removeItem(at: work) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.python!)
-        p.arguments = [fixture("check_export.py").path, try tailorExecutable().path, SPMFixture.model.path, SPMFixture.adapter.path,
-                       work.path, fixture("spm/expected.json").path]
-        try p.run(); p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        try check("check_export.py", [SPMFixture.model.path, SPMFixture.adapter.path, work.path, fixture("spm/expected.json").path])
     }
 
     /// `merge --type q4_k_m` against llama.cpp's own Q4_K_M quantizer of the f32 export (check_quant_mix.py):
@@ -50,11 +50,7 @@ import TailorTestSupport
     func interopQuantMix() throws {
         let work = temporaryFolder("tailor-interop-q4km")
         defer { try? FileManager.default.removeItem(at: work) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.python!)
-        p.arguments = [fixture("check_quant_mix.py").path, try tailorExecutable().path, work.path]
-        try p.run(); p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        try check("check_quant_mix.py", [work.path])
     }
 
     /// The Qwen2 fixture (head_dim × heads = hidden, so llama.cpp's qwen2 runs it; pre `qwen2`, a padded
@@ -63,11 +59,6 @@ import TailorTestSupport
     func interopQwen2() throws {
         let work = temporaryFolder("tailor-interop-qwen2")
         defer { try? FileManager.default.removeItem(at: work) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.python!)
-        p.arguments = [fixture("check_export.py").path, try tailorExecutable().path, Qwen2Fixture.model.path,
-                       Qwen2Fixture.adapter.path, work.path]
-        try p.run(); p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        try check("check_export.py", [Qwen2Fixture.model.path, Qwen2Fixture.adapter.path, work.path])
     }
 }
