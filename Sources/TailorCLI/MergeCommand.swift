@@ -8,7 +8,7 @@ struct MergeCommand: ParsableCommand {
         abstract: "Merge a LoRA adapter into its base and export a GGUF (llama.cpp, Ollama) or a Hugging Face folder.",
         discussion: """
             W' = W + scale·B·A in fp32 (scale = alpha/r, alpha/√r with rsLoRA, after rank/alpha patterns). \
-            --output ending in .gguf writes a GGUF in --type (f32 f16 bf16 q8_0 q4_0 q4_k q4_k_m q6_k); any other path \
+            --output ending in .gguf writes a GGUF in --type (f32 f16 bf16 q8_0 q4_0 q4_k q4_k_m q5_k q5_k_m q6_k); any other path \
             writes a Hugging Face folder (f32, f16 or bf16). --model may also be a GGUF file, kept memory-mapped: \
             each tensor is dequantized, merged, re-quantized and written before the next. After writing, the file is read back and compared with the model on fixed \
             prompts (max |Δ logprob|, mean KL, greedy agreement); beyond the type's tolerance the command fails.
@@ -18,7 +18,7 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "Hugging Face model folder or GGUF file.") var model: String
     @Option(help: "PEFT LoRA adapter folder (omit to convert the base alone).") var adapter: String?
     @Option(help: "Output: a .gguf file, or a folder for Hugging Face safetensors.") var output: String
-    @Option(help: "Output type: f32, f16, bf16, q8_0, q4_0, q4_k, q4_k_m (llama-quantize's Q4_K_M mix), q6_k.") var type: String = "f32"
+    @Option(help: "Output type: f32, f16, bf16, q8_0, q4_0, q4_k, q4_k_m, q5_k, q5_k_m, q6_k (_m: llama-quantize's mixes).") var type: String = "f32"
     @Flag(help: "Also write an Ollama Modelfile beside the GGUF.") var modelfile = false
     @Flag(help: "Skip the parity proof.") var noVerify = false
 

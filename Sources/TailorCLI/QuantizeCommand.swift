@@ -9,9 +9,9 @@ struct QuantizeCommand: ParsableCommand {
         abstract: "Save a Hugging Face model as a GGUF base with its block projections quantized.",
         discussion: """
             The seven block projections (q, k, v, o, gate, up, down) take --type (f32 f16 bf16 q8_0 q4_0 \
-            q4_k q6_k; K-quants fall back to q5_0/q8_0 on rows not a multiple of 256) with ggml's reference \
-            rounding, exactly what `train --quantize` does at load time (q4_k_m: llama-quantize's mix, q6_k for \
-            attn_v and ffn_down in the layers it picks); the embedding and output head keep \
+            q4_k q5_k q6_k; K-quants fall back to q5_0/q5_1/q8_0 on rows not a multiple of 256) with ggml's \
+            reference rounding, exactly what `train --quantize` does at load time for the types it takes (q4_k_m, \
+            q5_k_m: llama-quantize's mixes, q6_k for attn_v and ffn_down in the layers it picks); the embedding and output head keep \
             their stored precision and norms are f32. The file carries llama.cpp's metadata and tokenizer, \
             is written under a temporary name and renamed into place, and is then reloaded and scored \
             against the folder quantized at load time.
@@ -19,7 +19,7 @@ struct QuantizeCommand: ParsableCommand {
     )
 
     @Option(help: "Hugging Face model folder (f32, f16 or bf16 safetensors).") var model: String
-    @Option(help: "Block projection type: f32, f16, bf16, q8_0, q4_0, q4_k, q4_k_m (llama-quantize's mix: Q6_K for some attn_v and ffn_down), q6_k.") var type: String
+    @Option(help: "Block projection type: f32, f16, bf16, q8_0, q4_0, q4_k, q4_k_m, q5_k, q5_k_m, q6_k (_m: llama-quantize's mixes, Q6_K for some attn_v and ffn_down).") var type: String
     @Option(help: "Output .gguf path.") var output: String
 
     func run() throws {

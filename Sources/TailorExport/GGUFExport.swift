@@ -14,35 +14,37 @@ public enum GGUFExport {
     public struct Target: Hashable, Sendable, CustomStringConvertible {
         /// The type of most matrices.
         public let type: GGMLType
-        /// Q4_K_M: Q6_K for attn_v and ffn_down in the layers llama-quantize's `use_more_bits` picks.
+        /// Q4_K_M / Q5_K_M: Q6_K for attn_v and ffn_down in the layers llama-quantize's `use_more_bits` picks.
         public let mediumMix: Bool
 
         public static func uniform(_ type: GGMLType) -> Target { Target(type: type, mediumMix: false) }
         public static let f32 = uniform(.f32), f16 = uniform(.f16), bf16 = uniform(.bf16), q8_0 = uniform(.q8_0)
-        public static let q4_0 = uniform(.q4_0), q4_K = uniform(.q4_K), q6_K = uniform(.q6_K)
-        public static let q4_K_M = Target(type: .q4_K, mediumMix: true)
+        public static let q4_0 = uniform(.q4_0), q4_K = uniform(.q4_K), q5_K = uniform(.q5_K), q6_K = uniform(.q6_K)
+        public static let q4_K_M = Target(type: .q4_K, mediumMix: true), q5_K_M = Target(type: .q5_K, mediumMix: true)
 
         /// `general.file_type` (`llama_ftype`).
         public var fileType: UInt32 {
-            if mediumMix { return 15 }  // MOSTLY_Q4_K_M
+            if mediumMix { return type == .q5_K ? 17 : 15 }  // MOSTLY_Q5_K_M, MOSTLY_Q4_K_M
             switch type {
             case .f32: return 0
             case .f16: return 1
             case .q4_0: return 2
             case .q8_0: return 7
             case .q4_K: return 14  // MOSTLY_Q4_K_S's type, though every matrix but the head is Q4_K here
+            case .q5_K: return 16  // MOSTLY_Q5_K_S likewise
             case .q6_K: return 18
             case .bf16: return 32
             default: return 1024
             }
         }
 
-        public var description: String { mediumMix ? "q4_K_M" : "\(type)" }
+        public var description: String { mediumMix ? "\(type)_M" : "\(type)" }
     }
 
     /// The output types `tailor merge --type` and `tailor quantize --type` accept.
     public static let types: [String: Target] = [
-        "f32": .f32, "f16": .f16, "bf16": .bf16, "q8_0": .q8_0, "q4_0": .q4_0, "q4_k": .q4_K, "q6_k": .q6_K, "q4_k_m": .q4_K_M,
+        "f32": .f32, "f16": .f16, "bf16": .bf16, "q8_0": .q8_0, "q4_0": .q4_0, "q4_k": .q4_K, "q5_k": .q5_K, "q6_k": .q6_K,
+        "q4_k_m": .q4_K_M, "q5_k_m": .q5_K_M,
     ]
 
     /// `general.file_type` (`llama_ftype`) for an output type.
@@ -66,13 +68,13 @@ public enum GGUFExport {
     }
 
     /// The type llama-quantize's rules pick before any fallback: 1-D tensors and norms F32; the
-    /// output head (the embedding when tied) Q6_K under Q4_0, Q4_K and Q4_K_M — Q8_0 when the target's
-    /// block does not divide its rows; under Q4_K_M, attn_v and ffn_down Q6_K in layer i of n when
+    /// output head (the embedding when tied) Q6_K under Q4_0, Q4_K, Q5_K and their _M mixes — Q8_0 when the
+    /// target's block does not divide its rows; under the mixes, attn_v and ffn_down Q6_K in layer i of n when
     /// `i < n/8 || i >= 7n/8 || (i − n/8) % 3 == 2` (`use_more_bits`); else the target's type.
     public static func ruleType(_ ggufName: String, shape: [Int], target: Target, layers: Int, tiedHead: Bool) -> GGMLType {
         guard shape.count >= 2, !ggufName.hasSuffix("_norm.weight"), ggufName.hasSuffix("weight") else { return .f32 }
         let isHead = ggufName == "output.weight" || (tiedHead && ggufName == "token_embd.weight")
-        if isHead, [.q4_0, .q4_K].contains(target.type) {
+        if isHead, [.q4_0, .q4_K, .q5_K].contains(target.type) {
             return shape.last! % target.type.blockSize != 0 ? .q8_0 : .q6_K
         }
         if target.mediumMix, ggufName.hasSuffix(".attn_v.weight") || ggufName.hasSuffix(".ffn_down.weight"),
@@ -83,11 +85,11 @@ public enum GGUFExport {
         return target.type
     }
 
-    /// llama-quantize's fallback for rows a type's block does not divide: Q4_K → Q5_0, Q6_K → Q8_0
-    /// (256-blocks), then F16 when 32 does not divide them either.
+    /// llama-quantize's fallback for rows a type's block does not divide: Q4_K → Q5_0, Q5_K → Q5_1,
+    /// Q6_K → Q8_0 (256-blocks), then F16 when 32 does not divide them either.
     public static func fallback(_ type: GGMLType, columns: Int) -> GGMLType {
         var t = type
-        if t.blockSize == 256, columns % 256 != 0 { t = t == .q4_K ? .q5_0 : .q8_0 }
+        if t.blockSize == 256, columns % 256 != 0 { t = t == .q4_K ? .q5_0 : t == .q5_K ? .q5_1 : .q8_0 }
         if t.blockSize == 32, columns % 32 != 0 { t = .f16 }
         return t
     }

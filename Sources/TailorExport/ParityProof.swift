@@ -28,7 +28,7 @@ public struct ParityProof: Sendable {
         case "bf16": (1.5e-1, 5e-4)
         case "q8_0": (1.5e-1, 5e-4)
         case "q6_k": (3e-1, 2e-3)
-        default: (0.6, 5e-3)  // q4_0, q4_k
+        default: (0.6, 5e-3)  // q4_0, q4_k, q4_k_m, q5_k, q5_k_m
         }
     }
 

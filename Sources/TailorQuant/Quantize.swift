@@ -7,7 +7,7 @@ import TailorTensor
 /// These are what `llama-quantize` runs without an importance matrix.
 public enum Quantize {
     /// The types ``encode(_:_:)`` can produce.
-    public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q6_K]
+    public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K]
 
     /// Encodes `values` (a whole number of blocks) as `type`.
     public static func encode(_ type: GGMLType, _ values: UnsafeBufferPointer<Float>) throws -> [UInt8] {
@@ -29,11 +29,12 @@ public enum Quantize {
             case 8: for b in 0..<blocks { q8_0(x + 32 * b, y + 34 * b) }
             case 2: for b in 0..<blocks { q4_0(x + 32 * b, y + 18 * b) }
             case 12: for b in 0..<blocks { q4_K(x + 256 * b, y + 144 * b) }
+            case 13: for b in 0..<blocks { q5_K(x + 256 * b, y + 176 * b) }
             case 14: for b in 0..<blocks { q6_K(x + 256 * b, y + 210 * b) }
             default: break
             }
         }
-        guard [0, 1, 30, 8, 2, 12, 14].contains(type.id) else {
+        guard [0, 1, 30, 8, 2, 12, 13, 14].contains(type.id) else {
             throw TailorError("quantize: type \(type) is not supported (supported: \(supported.map(\.name).joined(separator: ", ")))")
         }
         return out
@@ -144,6 +145,30 @@ public enum Quantize {
     }
 
     static func q4_K(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer) {
+        let L = kLevels(x, y, nmax: 15, rmin: -1, nstep: 20)  // [256], 0...15
+        for c in 0..<4 {
+            for l in 0..<32 { y.storeBytes(of: L[64 * c + l] | (L[64 * c + l + 32] << 4), toByteOffset: 16 + 32 * c + l, as: UInt8.self) }
+        }
+    }
+
+    /// Q5_K: the levels' low nibbles as Q4_K packs them (at byte 48), their fifth bits in `qh` (32 bytes at 16).
+    static func q5_K(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer) {
+        let L = kLevels(x, y, nmax: 31, rmin: -0.5, nstep: 15)  // [256], 0...31
+        var qh = [UInt8](repeating: 0, count: 32)
+        for c in 0..<4 {
+            for l in 0..<32 {
+                let a = L[64 * c + l], b = L[64 * c + l + 32]
+                qh[l] |= ((a >> 4) & 1) << (2 * c) | ((b >> 4) & 1) << (2 * c + 1)
+                y.storeBytes(of: (a & 0xF) | ((b & 0xF) << 4), toByteOffset: 48 + 32 * c + l, as: UInt8.self)
+            }
+        }
+        for l in 0..<32 { y.storeBytes(of: qh[l], toByteOffset: 16 + l, as: UInt8.self) }
+    }
+
+    /// Q4_K's and Q5_K's shared part: a scale and a min per sub-block of 32 (`make_qkx2_quants`), written as 6-bit
+    /// values under the f16 `d` and `dmin` (bytes 0–15), then every value's level in `0...nmax` against the
+    /// scales as stored.
+    static func kLevels(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, nmax: Int, rmin: Float, nstep: Int) -> [UInt8] {
         var L = [UInt8](repeating: 0, count: 256)
         var weights = [Float](repeating: 0, count: 32)
         var mins = [Float](repeating: 0, count: 8), scales = [Float](repeating: 0, count: 8)
@@ -154,7 +179,9 @@ public enum Quantize {
                 for l in 0..<32 { sumX2 += x[32 * j + l] * x[32 * j + l] }
                 let av = (sumX2 / 32).squareRoot()
                 for l in 0..<32 { weights[l] = av + abs(x[32 * j + l]) }
-                scales[j] = weights.withUnsafeBufferPointer { makeQKX2(32, 15, x + 32 * j, $0.baseAddress!, Lp.baseAddress! + 32 * j, &mins[j], -1, 0.1, 20) }
+                scales[j] = weights.withUnsafeBufferPointer {
+                    makeQKX2(32, nmax, x + 32 * j, $0.baseAddress!, Lp.baseAddress! + 32 * j, &mins[j], rmin, 0.1, nstep)
+                }
                 if scales[j] > maxScale { maxScale = scales[j] }
                 if mins[j] > maxMin { maxMin = mins[j] }
             }
@@ -182,11 +209,9 @@ public enum Quantize {
             let d = dStored * Float(s)
             if d == 0 { continue }
             let dm = dminStored * Float(m)
-            for ii in 0..<32 { L[32 * j + ii] = UInt8(max(0, min(15, nearestInt((x[32 * j + ii] + dm) / d)))) }
+            for ii in 0..<32 { L[32 * j + ii] = UInt8(max(0, min(nmax, nearestInt((x[32 * j + ii] + dm) / d)))) }
         }
-        for c in 0..<4 {
-            for l in 0..<32 { y.storeBytes(of: L[64 * c + l] | (L[64 * c + l + 32] << 4), toByteOffset: 16 + 32 * c + l, as: UInt8.self) }
-        }
+        return L
     }
 
     /// `make_qx_quants` with `rmse_type = 1` (weights x²), no importance weights.

@@ -44,8 +44,8 @@ import TailorTestSupport
         try check("check_export.py", [SPMFixture.model.path, SPMFixture.adapter.path, work.path, fixture("spm/expected.json").path])
     }
 
-    /// `merge --type q4_k_m` against llama.cpp's own Q4_K_M quantizer of the f32 export (check_quant_mix.py):
-    /// every tensor's type and bytes, tied and untied.
+    /// `merge --type q4_k_m` / `q5_k_m` against llama.cpp's own quantizer of the f32 export (check_quant_mix.py):
+    /// every tensor's type and bytes, tied and untied, with and without fallbacks.
     @Test(.enabled(if: python != nil))
     func interopQuantMix() throws {
         let work = temporaryFolder("tailor-interop-q4km")

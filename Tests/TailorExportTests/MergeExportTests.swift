@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TailorExport
+@testable import TailorExport
 import TailorModels
 import TailorQuant
 import TailorTape
@@ -81,6 +81,16 @@ import TailorTestSupport
         #expect(GGUFExport.ruleType("output.weight", shape: [49152, 4096], target: .q4_K_M, layers: 30, tiedHead: false) == .q6_K)
     }
 
+    /// The export's own fallback encoders, Q5_0 (from Q4_K) and Q5_1 (from Q5_K), byte for byte against
+    /// ggml's `quantize_row_q5_0_ref` / `quantize_row_q5_1_ref` (`quant/reference.gguf`).
+    @Test(arguments: ["Q5_0", "Q5_1"])
+    func fallbackEncodersMatchGGMLReference(_ name: String) throws {
+        let f = try GGUFFile(path: fixture("quant/reference.gguf").path)
+        let info = try f.info("quant.\(name)")
+        let ours = try ExportEncoder.encode(info.type, try f.floats("input.\(name)"))
+        #expect(ours == Array(f.bytes(info)), "\(name)")
+    }
+
     /// Q4_K_M: llama-quantize's use_more_bits layers (i < n/8, i ≥ 7n/8, (i − n/8) % 3 == 2) take Q6_K
     /// for attn_v and ffn_down; other matrices Q4_K; file type 15. (Checked against llama.cpp's own
     /// quantizer by `Tests/Fixtures/check_quant_mix.py`, in ExportInteropTests.)
@@ -99,5 +109,11 @@ import TailorTestSupport
         #expect(GGUFExport.tensorType("token_embd.weight", shape: [32000, 4096], target: .q4_K_M, layers: n, tiedHead: false) == .q4_K)
         #expect(GGUFExport.tensorType("token_embd.weight", shape: [32000, 4096], target: .q4_K_M, layers: n, tiedHead: true) == .q6_K)
         #expect(GGUFExport.fileType(.q4_K_M) == 15 && GGUFExport.types["q4_k_m"] == .q4_K_M)
+        // Q5_K_M: the same layers; Q5_K elsewhere, falling back to Q5_1 on rows 256 does not divide; file type 17.
+        #expect(GGUFExport.tensorType("blk.6.ffn_down.weight", shape: [4096, 11008], target: .q5_K_M, layers: n, tiedHead: false) == .q6_K)
+        #expect(GGUFExport.tensorType("blk.5.ffn_down.weight", shape: [4096, 11008], target: .q5_K_M, layers: n, tiedHead: false) == .q5_K)
+        #expect(GGUFExport.tensorType("blk.5.attn_q.weight", shape: [576, 576], target: .q5_K_M, layers: n, tiedHead: false) == .q5_1)
+        #expect(GGUFExport.tensorType("output.weight", shape: [32000, 4096], target: .q5_K_M, layers: n, tiedHead: false) == .q6_K)
+        #expect(GGUFExport.fileType(.q5_K_M) == 17 && GGUFExport.types["q5_k_m"] == .q5_K_M)
     }
 }

@@ -35,7 +35,7 @@ import TailorTestSupport
     /// q8_0 and q4_0: the reloaded base gives the logits of the folder quantized at load time
     /// (`train --quantize`) within 1e-5 (same reference quantizer, same bytes); every type passes
     /// the merge export's parity tolerance against the fp32 folder.
-    @Test(arguments: ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q4_k_m", "q6_k"])
+    @Test(arguments: ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q4_k_m", "q5_k", "q5_k_m", "q6_k"])
     func roundTripScores(type: String) throws {
         let (folder, f) = try write(type); defer { try? FileManager.default.removeItem(at: folder) }
         let reloaded = try GGUFModel.load(f)

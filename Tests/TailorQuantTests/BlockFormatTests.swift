@@ -62,7 +62,7 @@ import TailorTestSupport
         #expect(wrong == 0, "\(type): \(wrong) of \(count) values differ")
     }
 
-    @Test(arguments: ["F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"])
+    @Test(arguments: ["F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"])
     func quantizerMatchesGGMLReference(_ name: String) throws {
         let f = Self.reference
         let input = try f.floats("input.\(name)")
