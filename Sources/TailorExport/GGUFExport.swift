@@ -10,7 +10,7 @@ import TailorTensor
 /// is written under a temporary name and renamed into place.
 public enum GGUFExport {
     /// An output type: one ggml type for the matrices (norms and 1-D tensors stay F32), or
-    /// llama-quantize's Q4_K_M mix, with llama-quantize's rules for the head and its fallbacks.
+    /// llama-quantize's Q4_K_M or Q5_K_M mix, with llama-quantize's rules for the head and its fallbacks.
     public struct Target: Hashable, Sendable, CustomStringConvertible {
         /// The type of most matrices.
         public let type: GGMLType
@@ -62,7 +62,7 @@ public enum GGUFExport {
     }
 
     /// The type a tensor is stored in for `target`, as llama-quantize chooses it: ``ruleType(_:shape:target:layers:tiedHead:)``,
-    /// then ``fallback(_:columns:)``.
+    /// then ``fallback(_:columns:)``. `layers` is the model's layer count (the mixes depend on it).
     public static func tensorType(_ ggufName: String, shape: [Int], target: Target, layers: Int = 1, tiedHead: Bool) -> GGMLType {
         fallback(ruleType(ggufName, shape: shape, target: target, layers: layers, tiedHead: tiedHead), columns: shape.last ?? 1)
     }
