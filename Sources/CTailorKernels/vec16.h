@@ -2,6 +2,7 @@
 #define TAILOR_VEC16_H
 #include <immintrin.h>
 #include <stdint.h>
+#include "exp_poly.h"
 
 // Helpers shared by the AVX-512F kernels (16 float lanes).
 
@@ -76,6 +77,14 @@ static inline void transpose16_epi32(__m512i r[16]) {
     }
 }
 
+// Horner's rule over the 7 coefficients `c` (highest first) at x, in fused multiply-adds.
+__attribute__((target("avx512f")))
+static inline __m512 horner16(const float *c, __m512 x) {
+    __m512 p = _mm512_set1_ps(c[0]);
+    for (int i = 1; i < 7; i++) p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(c[i]));
+    return p;
+}
+
 // e^x in 16 lanes: Cephes' expf range reduction and polynomial (as FastMath.exp), evaluated by
 // Horner's rule in fused multiply-adds, so results may differ from it in the last bit. No clamp
 // below: lanes under −87.34 are set to 0 (−∞ included); above 89, scalef overflows to ∞. NaN
@@ -87,14 +96,8 @@ static inline __m512 exp16(__m512 x) {
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));  // e^r = 1 + r(1 + r(½ + …))
-    __m512 y = _mm512_scalef_ps(_mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f)), n);
+    // e^r = 1 + r(1 + r(½ + …))
+    __m512 y = _mm512_scalef_ps(_mm512_fmadd_ps(horner16(tailor_exp_poly, r), r, _mm512_set1_ps(1.0f)), n);
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_LT_OQ), y, _mm512_setzero_ps());
 }
 
@@ -108,14 +111,7 @@ static inline __m512 exp16_softmax(__m512 x, __m512 shift) {
     t = _mm512_max_ps(_mm512_set1_ps(-126.0f), t);
     __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_sub_ps(t, n);  // [−½, ½]
-    __m512 p = _mm512_set1_ps(1.535336188319500e-4f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.339887440266574e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618437357674640e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550332471162809e-2f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402264791363012e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931472028550421e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
+    return _mm512_scalef_ps(horner16(tailor_exp2_poly, f), n);
 }
 
 #endif

@@ -2,6 +2,7 @@
 #define TAILOR_VEC8_H
 #include <immintrin.h>
 #include <stdint.h>
+#include "exp_poly.h"
 
 // Helpers for the AVX2 + FMA kernels (8 float lanes), the tier for CPUs without AVX-512. Main
 // loops use plain loads and stores; only a loop's last, partial vector goes through the masked
@@ -37,6 +38,13 @@ AVX2 static inline __m256 pow2i8(__m256 n) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
 }
 
+// Horner's rule over the 7 coefficients `c` (highest first) at x, in fused multiply-adds.
+AVX2 static inline __m256 horner8(const float *c, __m256 x) {
+    __m256 p = _mm256_set1_ps(c[0]);
+    for (int i = 1; i < 7; i++) p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(c[i]));
+    return p;
+}
+
 // e^x in 8 lanes: exp16's range reduction and polynomial (Cephes' expf, as FastMath.exp) in fused
 // multiply-adds. Without scalef, 2^n is built in two halves (n reaches 128 just below the top).
 // 0 below −87.34 (−∞ included), +∞ above 88.72; NaN stays NaN (min and max return their second
@@ -47,14 +55,7 @@ AVX2 static inline __m256 exp8(__m256 x) {
     __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256 e = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256 e = _mm256_fmadd_ps(horner8(tailor_exp_poly, r), r, _mm256_set1_ps(1.0f));
     __m256 half = _mm256_floor_ps(_mm256_mul_ps(n, _mm256_set1_ps(0.5f)));  // n = half + (n − half), both in range
     __m256 y = _mm256_mul_ps(_mm256_mul_ps(e, pow2i8(half)), pow2i8(_mm256_sub_ps(n, half)));
     y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
@@ -68,14 +69,7 @@ AVX2 static inline __m256 exp8_softmax(__m256 x, __m256 shift) {
     t = _mm256_min_ps(_mm256_set1_ps(127.0f), _mm256_max_ps(_mm256_set1_ps(-126.0f), t));
     __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 f = _mm256_sub_ps(t, n);  // [−½, ½]
-    __m256 p = _mm256_set1_ps(1.535336188319500e-4f);
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.339887440266574e-3f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.618437357674640e-3f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550332471162809e-2f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.402264791363012e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931472028550421e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
-    return _mm256_mul_ps(p, pow2i8(n));
+    return _mm256_mul_ps(horner8(tailor_exp2_poly, f), pow2i8(n));
 }
 
 #endif
