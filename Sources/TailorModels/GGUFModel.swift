@@ -54,9 +54,10 @@ public enum GGUFModel {
     /// The `config.json` object equivalent to a GGUF's `{arch}.*` metadata: what ``configuration(_:)``
     /// decodes, and what a Hugging Face folder exported from the GGUF carries.
     ///
-    /// `rope_freqs.weight` (llama.cpp's form of Llama 3.1 RoPE scaling) is accepted only with the
-    /// `tailor.rope.llama3.*` keys Tailor's exporter writes beside it; ``load(_:mapDenseMatrices:)`` checks that the
-    /// tensor agrees with them.
+    /// `rope_freqs.weight` (llama.cpp's form of Llama 3.1 RoPE scaling) becomes a llama3 `rope_scaling`:
+    /// from the `tailor.rope.llama3.*` keys Tailor's exporter writes beside it (``load(_:mapDenseMatrices:)``
+    /// checks that the tensor agrees with them), else recovered from the tensor itself
+    /// (``llama3Scaling(factors:headDim:theta:)``), as llama.cpp's converter writes no keys.
     public static func configurationObject(_ f: GGUFFile) throws -> [String: Any] {
         guard let arch = f.metadata["general.architecture"]?.string else { throw TailorError("\(f.path): missing metadata key general.architecture") }
         guard ["llama", "qwen2", "qwen3"].contains(arch) else {
@@ -73,14 +74,14 @@ public enum GGUFModel {
             return d
         }
         let embd = try f.info("token_embd.weight")
-        let hidden = try int("embedding_length"), heads = try int("attention.head_count")
+        let hidden = try int("embedding_length"), heads = try int("attention.head_count"), theta = try num("rope.freq_base") ?? 10000
         var cfg: [String: Any] = [
             "model_type": arch, "hidden_size": hidden, "intermediate_size": try int("feed_forward_length"),
             "num_hidden_layers": try int("block_count"), "num_attention_heads": heads,
             "num_key_value_heads": try optInt("attention.head_count_kv") ?? heads,
             "vocab_size": try optInt("vocab_size") ?? embd.shape[0],
             "rms_norm_eps": try num("attention.layer_norm_rms_epsilon") ?? 1e-5,
-            "rope_theta": try num("rope.freq_base") ?? 10000,
+            "rope_theta": theta,
             "max_position_embeddings": try optInt("context_length") ?? 2048,
             "tie_word_embeddings": !f.contains("output.weight"),
             "attention_bias": f.contains("blk.0.attn_q.bias"),  // Qwen2 always has them (the configuration ignores this)
@@ -97,9 +98,15 @@ public enum GGUFModel {
         }
         if f.contains("rope_freqs.weight") {
             let keys = ["factor", "low_freq_factor", "high_freq_factor", "original_context_length"]
-            let values = keys.compactMap { f.metadata["tailor.rope.llama3.\($0)"]?.number }
-            guard values.count == keys.count else {
-                throw TailorError("\(f.path): rope_freqs.weight (Llama 3.1-style RoPE scaling) is supported only with the tailor.rope.llama3.* keys Tailor writes beside it")
+            var values = keys.compactMap { f.metadata["tailor.rope.llama3.\($0)"]?.number }
+            if values.count != keys.count {
+                let headDim = cfg["head_dim"] as? Int ?? hidden / max(heads, 1)
+                let factors = try f.floats("rope_freqs.weight").array
+                guard case .llama3(let factor, let low, let high, let old)? = llama3Scaling(
+                    factors: factors, headDim: headDim, theta: Float(theta)) else {
+                    throw TailorError("\(f.path): rope_freqs.weight holds \(factors.count) frequency factors that are not Llama 3.1-style RoPE scaling (the only kind supported) for head size \(headDim)")
+                }
+                values = [factor, low, high, old].map(Double.init)
             }
             cfg["rope_scaling"] = ["rope_type": "llama3", "factor": values[0], "low_freq_factor": values[1],
                                    "high_freq_factor": values[2], "original_max_position_embeddings": values[3]]
@@ -108,15 +115,6 @@ public enum GGUFModel {
         if let e = f.metadata["tokenizer.ggml.eos_token_id"]?.integer { cfg["eos_token_id"] = e }
         if let p = f.metadata["tokenizer.ggml.padding_token_id"]?.integer { cfg["pad_token_id"] = p }
         return cfg
-    }
-
-    /// `rope_freqs.weight` for llama3 RoPE, as llama.cpp reads it: per frequency, the divisor of the
-    /// base frequency (`conversion/llama.py`, `generate_extra_tensors`); nil for other RoPE kinds.
-    public static func ropeFrequencyFactors(_ c: ModelConfiguration) -> [Float]? {
-        guard case .llama3 = c.ropeScaling else { return nil }
-        let base = RoPE.inverseFrequencies(headDim: c.headDim, theta: c.ropeTheta, scaling: .none)
-        let scaled = RoPE.inverseFrequencies(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling)
-        return zip(base, scaled).map { $0 / $1 }
     }
 
     /// llama's converter interleaves the two RoPE halves of each head's q/k rows; this is the
@@ -169,8 +167,7 @@ public enum GGUFModel {
         let c = try configuration(f)
         if f.contains("rope_freqs.weight") {
             // The llama3 scaling comes from the tailor.rope.llama3.* keys; the tensor llama.cpp uses must agree.
-            let freqs = try f.floats("rope_freqs.weight"), want = ropeFrequencyFactors(c) ?? []
-            guard freqs.count == want.count, zip(freqs.array, want).allSatisfy({ abs($0 - $1) <= 1e-6 * max(1, abs($1)) }) else {
+            guard factorsAgree(try f.floats("rope_freqs.weight").array, ropeFrequencyFactors(c) ?? []) else {
                 throw TailorError("\(f.path): rope_freqs.weight does not match its tailor.rope.llama3.* keys")
             }
         }

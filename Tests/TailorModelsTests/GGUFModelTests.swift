@@ -13,7 +13,7 @@ import TailorTestSupport
         return try! JSONSerialization.jsonObject(with: data) as! [String: [String: Any]]
     }()
 
-    @Test(arguments: ["llama-gqa-f32", "llama-gqa-q8_0", "qwen2-tied-q8_0"])
+    @Test(arguments: ["llama-gqa-f32", "llama-gqa-q8_0", "qwen2-tied-q8_0", "llama3-rope-f32"])
     func scoreMatchesTransformers(_ name: String) throws {
         let file = try GGUFFile(path: fixture("gguf/\(name).gguf").path)
         let model = try GGUFModel.load(file)
@@ -24,6 +24,28 @@ import TailorTestSupport
         if name.hasSuffix("q8_0") {
             #expect(model.hasQuantizedBase)
             #expect(model.blocks[0][.o].weight is QuantizedMatrix)  // qwen2-tied q/k/v (48 columns) stay F16, as the converter leaves them
+        }
+    }
+
+    /// llama.cpp's converter writes Llama 3.1 RoPE scaling as `rope_freqs.weight` alone (no keys): the
+    /// `rope_scaling` comes back from it — the fixture's (one in-between divisor), and Llama 3.1 8B's and
+    /// 3.2 1B's (several) from the converter's own divisors, exactly as released.
+    @Test func llama3ScalingFromConverterFactors() throws {
+        let file = try GGUFFile(path: fixture("gguf/llama3-rope-f32.gguf").path)
+        #expect(file.metadata.keys.allSatisfy { !$0.hasPrefix("tailor.") })
+        #expect(try GGUFModel.configuration(file).ropeScaling == ModelConfiguration(folder: fixture("models/llama3-rope/model")).ropeScaling)
+        for name in ["llama-3.1-8b", "llama-3.2-1b"] {
+            let e = Self.expected["rope-freqs-\(name)"]!, rope = e["rope_scaling"] as! [String: Any]
+            func number(_ key: String) -> Float { (rope[key] as! NSNumber).floatValue }
+            let factors = (e["factors"] as! [NSNumber]).map(\.floatValue), headDim = (e["head_dim"] as! NSNumber).intValue
+            let want = RoPEScaling.llama3(factor: number("factor"), lowFrequencyFactor: number("low_freq_factor"),
+                                          highFrequencyFactor: number("high_freq_factor"), originalContext: number("original_max_position_embeddings"))
+            #expect(GGUFModel.llama3Scaling(factors: factors, headDim: headDim, theta: number("rope_theta")) == want, "\(name)")
+            // Factors that no llama3 scaling makes are refused, not approximated.
+            var bent = factors
+            bent[bent.firstIndex { $0 > 1 && $0 < number("factor") }!] *= 1.01
+            #expect(GGUFModel.llama3Scaling(factors: bent, headDim: headDim, theta: number("rope_theta")) == nil, "\(name) bent")
+            #expect(GGUFModel.llama3Scaling(factors: Array(factors.dropLast()), headDim: headDim, theta: number("rope_theta")) == nil)
         }
     }
 
