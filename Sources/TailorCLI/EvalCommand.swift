@@ -12,6 +12,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Hugging Face model folder or .gguf file.") var model: String
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @OptionGroup var base: BaseOptions
+    @OptionGroup var templateOptions: TemplateOptions
     @Option(help: "A .jsonl file (or a folder: its valid.jsonl, else train.jsonl).") var data: String
     @Option(help: "Data format: \(DatasetFormat.choices) (default: detected).") var format: String?
     @Option(help: "Scored tokens: completions or all (default completions).") var mask = "completions"
@@ -21,7 +22,8 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let bundle = try base.load(model)
+            var bundle = try base.load(model)
+            try templateOptions.apply(to: &bundle)
             if let adapter { try PEFTAdapter.load(folder: URL(fileURLWithPath: adapter), into: bundle.model) }
             var c = TrainingConfiguration()
             c.model = model

@@ -15,6 +15,7 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "Hugging Face model folder or .gguf file.") var model: String
     @OptionGroup var base: BaseOptions
+    @OptionGroup var templateOptions: TemplateOptions
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @Option(help: "Plain-text prompt.") var prompt: String?
     @Option(help: "A user message, sent through the chat template.") var chat: String?
@@ -32,7 +33,8 @@ struct GenerateCommand: ParsableCommand {
             guard (prompt == nil) != (chat == nil) else { throw TailorError("give exactly one of --prompt or --chat") }
             guard system == nil || chat != nil else { throw TailorError("--system goes with --chat") }
             guard !compare || adapter != nil else { throw TailorError("--compare needs --adapter") }
-            let bundle = try base.load(model)
+            var bundle = try base.load(model)
+            try templateOptions.apply(to: &bundle)
             let tokenizer = try bundle.requireTokenizer()
             let ids = try promptIDs(bundle, tokenizer)
             let sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP)

@@ -23,13 +23,14 @@ struct TokenizeCommand: ParsableCommand {
     @Option(name: .customLong("key"), help: "Key remapping, e.g. --key prompt=question (repeatable).")
     var keys: [String] = []
     @Option(help: "With --data, show at most this many examples.") var limit: Int?
+    @Option(help: TemplateOptions.help) var templateKwargs: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         try reportingErrors {
             try mappingDataErrors {
                 guard (text == nil) != (data == nil) else { throw TailorError("give exactly one of --text and --data") }
-                let encoder: DatasetEncoder
+                var encoder: DatasetEncoder
                 if model.lowercased().hasSuffix(".gguf") {
                     let file = try GGUFFile(path: model)
                     guard let tokenizer = try GGUFModel.tokenizer(file) else { throw TailorError("\(model): no tokenizer.ggml.* metadata") }
@@ -37,6 +38,9 @@ struct TokenizeCommand: ParsableCommand {
                     encoder = DatasetEncoder(tokenizer: tokenizer, template: template, templateProblem: problem, config: TokenizerConfig())
                 } else {
                     encoder = try DatasetEncoder(modelDirectory: URL(fileURLWithPath: model))
+                }
+                if let templateKwargs {
+                    try encoder.setTemplateVariables(ChatTemplate.variables(json: templateKwargs, source: "--template-kwargs"), source: "--template-kwargs")
                 }
                 if let text { printText(text, encoder.tokenizer) } else if let data { try printData(data, encoder) }
             }

@@ -27,6 +27,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Tokens per example; longer ones are cut, keeping the start (default 1024).") var maxSeq: Int?
     @Flag(help: "Pack several examples into each row of --max-seq tokens.") var pack = false
     @Option(help: "Share held out for validation when there is no validation file (default 0.05).") var validSplit: Double?
+    @Option(help: TemplateOptions.help) var templateKwargs: String?
     @Option(help: "LoRA rank (default 8).") var rank: Int?
     @Option(help: "LoRA alpha (default 16).") var alpha: Double?
     @Option(help: "Dropout on the adapter input (default 0.05).") var dropout: Double?
@@ -67,7 +68,7 @@ struct TrainCommand: ParsableCommand {
         let pairs: [(String, String?)] = [
             ("model", model), ("data", data), ("valid-data", validData), ("output", output), ("format", format),
             ("keys", key.isEmpty ? nil : key.joined(separator: ",")), ("skip-bad", skipBad ? "true" : nil), ("mask", mask), ("max-seq", maxSeq.map { "\($0)" }), ("pack", pack ? "true" : nil),
-            ("valid-split", validSplit.map { "\($0)" }), ("rank", rank.map { "\($0)" }), ("alpha", alpha.map { "\($0)" }),
+            ("valid-split", validSplit.map { "\($0)" }), ("template-kwargs", templateKwargs), ("rank", rank.map { "\($0)" }), ("alpha", alpha.map { "\($0)" }),
             ("dropout", dropout.map { "\($0)" }), ("rslora", rslora ? "true" : nil), ("targets", targets), ("layers", layers),
             ("adapter", adapter), ("full", full ? "true" : nil), ("quantize", quantize), ("compute", compute), ("optimizer", optimizer), ("lr", lr.map { "\($0)" }),
             ("momentum", momentum.map { "\($0)" }), ("nesterov", nesterov ? "true" : nil),
@@ -88,7 +89,8 @@ struct TrainCommand: ParsableCommand {
             if c.full { try c.checkFullFineTuning() }  // before the model loads and the output folder changes
             // Model and data are validated before anything in the output folder changes, so bad
             // input leaves it as it was (no adapter, no partial file).
-            let bundle = try ModelBundle.load(c.model, quantize: try c.quantize.map(BaseQuantization.init(parsing:)), computeBF16: c.compute == "bf16")
+            var bundle = try ModelBundle.load(c.model, quantize: try c.quantize.map(BaseQuantization.init(parsing:)), computeBF16: c.compute == "bf16")
+            try bundle.setTemplateVariables(json: c.templateKwargs, source: "template-kwargs")
             let data = try TrainingData.load(c, bundle: bundle)
             if dryRun { return DryRun.print(c, data: data, bundle: bundle) }
             if resume == nil { try clearOutput(out) }
@@ -146,6 +148,9 @@ struct TrainCommand: ParsableCommand {
             case let n as Int: return (k, String(n))
             case let d as Double: return (k, String(d))
             case let list as [Any]: return (k, list.map { "\($0)" }.joined(separator: ","))
+            case let map as [String: Any]:  // template-kwargs: {enable_thinking: false}
+                guard JSONSerialization.isValidJSONObject(map) else { throw TailorError("\(path): \(key) has an unsupported value \(value)") }
+                return (k, String(decoding: try JSONSerialization.data(withJSONObject: map, options: [.sortedKeys]), as: UTF8.self))
             default: throw TailorError("\(path): \(key) has an unsupported value \(value)")
             }
         }

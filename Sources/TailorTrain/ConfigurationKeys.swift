@@ -6,7 +6,7 @@ import TailorTensor
 extension TrainingConfiguration {
     /// Every settable key: the `tailor train` flag names without dashes, also used in YAML files.
     public static let keys = [
-        "model", "data", "valid-data", "output", "format", "keys", "skip-bad", "mask", "max-seq", "pack", "valid-split",
+        "model", "data", "valid-data", "output", "format", "keys", "skip-bad", "mask", "max-seq", "pack", "valid-split", "template-kwargs",
         "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full", "quantize", "compute",
         "optimizer", "lr", "momentum", "nesterov", "weight-decay", "schedule", "warmup", "min-lr",
         "batch-size", "grad-accum", "steps", "epochs", "clip", "checkpointing", "seed", "skip-nonfinite",
@@ -64,6 +64,9 @@ extension TrainingConfiguration {
         case "valid-split":
             validSplit = try double()
             guard (0..<1).contains(validSplit) else { throw TailorError("\(source): valid-split must be in [0, 1)") }
+        case "template-kwargs":
+            _ = try ChatTemplate.variables(json: value, source: source)
+            templateKwargs = value
         case "rank": rank = try positive()
         case "alpha": alpha = try double()
         case "dropout":
@@ -118,7 +121,7 @@ extension TrainingConfiguration {
     public var describedFields: [(String, String)] {
         let values: [String: String] = [
             "model": model, "data": data, "valid-data": validData ?? "-", "output": output, "format": format ?? "auto", "keys": keys ?? "-", "skip-bad": "\(skipBad)",
-            "mask": mask, "max-seq": "\(maxSeq)", "pack": "\(pack)", "valid-split": "\(validSplit)", "rank": "\(rank)",
+            "mask": mask, "max-seq": "\(maxSeq)", "pack": "\(pack)", "valid-split": "\(validSplit)", "template-kwargs": templateKwargs ?? "-", "rank": "\(rank)",
             "alpha": "\(alpha)", "dropout": "\(dropout)", "rslora": "\(rslora)", "targets": targets, "layers": layers ?? "all",
             "adapter": adapter ?? "-", "full": "\(full)", "quantize": quantize ?? "-", "compute": compute, "optimizer": optimizer, "lr": "\(lr)", "momentum": "\(momentum)",
             "nesterov": "\(nesterov)", "weight-decay": "\(weightDecay)", "schedule": schedule, "warmup": "\(warmup)",

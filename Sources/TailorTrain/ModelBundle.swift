@@ -18,7 +18,7 @@ public struct ModelBundle {
     public let tokenizer: Tokenizer?
     public let tokenizerConfig: TokenizerConfig
     /// The chat template, when the model has one that compiles.
-    public let template: ChatTemplate?
+    public private(set) var template: ChatTemplate?
     /// Why a chat template that is present could not be loaded (then `template` is nil).
     public let templateProblem: String?
     /// Why a tokenizer that is present could not be read.
@@ -34,6 +34,18 @@ public struct ModelBundle {
         let bundle = try loadFiles(path, quantize: quantize)
         if computeBF16 { try bundle.model.computeInBF16() }
         return bundle
+    }
+
+    /// Sets the chat template's ``ChatTemplate/variables`` from a JSON object (`--template-kwargs`); nil
+    /// leaves them as they are.
+    /// - Throws: when the text is not a JSON object, or the model has no usable chat template for them.
+    public mutating func setTemplateVariables(json: String?, source: String) throws {
+        guard let json else { return }
+        let variables = try ChatTemplate.variables(json: json, source: source)
+        guard template != nil else {
+            throw TailorError("\(source): \(folder.path) has no usable chat template for these variables" + (templateProblem.map { " (\($0))" } ?? ""))
+        }
+        template!.variables = variables
     }
 
     private static func loadFiles(_ path: String, quantize: BaseQuantization?) throws -> ModelBundle {

@@ -27,6 +27,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var pack: Bool = false
     /// Share of the training set held out for validation when there is no validation file.
     public var validSplit: Double = 0.05
+    /// Chat-template variables as a JSON object, e.g. `{"enable_thinking": false}` (see ``ChatTemplate/variables``).
+    public var templateKwargs: String? = nil
 
     // MARK: Adapter
     public var rank: Int = 8
@@ -108,7 +110,7 @@ extension TrainingConfiguration {
         try read(.model, \.model); try read(.data, \.data); try read(.validData, \.validData)
         try read(.output, \.output); try read(.format, \.format); try read(.keys, \.keys)
         try read(.skipBad, \.skipBad); try read(.mask, \.mask); try read(.maxSeq, \.maxSeq)
-        try read(.pack, \.pack); try read(.validSplit, \.validSplit)
+        try read(.pack, \.pack); try read(.validSplit, \.validSplit); try read(.templateKwargs, \.templateKwargs)
         try read(.rank, \.rank); try read(.alpha, \.alpha); try read(.dropout, \.dropout)
         try read(.rslora, \.rslora); try read(.targets, \.targets); try read(.layers, \.layers)
         try read(.adapter, \.adapter); try read(.full, \.full); try read(.quantize, \.quantize); try read(.compute, \.compute)

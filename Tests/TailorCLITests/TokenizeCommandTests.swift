@@ -29,6 +29,41 @@ import TailorTestSupport
         }
     }
 
+    /// `--template-kwargs` reaches the chat template in `tokenize`, `eval` and `train` (a flag, or a YAML
+    /// mapping); text that is not a JSON object, or a model without a template, is refused.
+    @Test func templateKwargsReachTheTemplate() throws {
+        let model = try Self.modelFolder()
+        defer { try? FileManager.default.removeItem(at: model) }
+        // As Qwen3's: the generation prompt holds an empty think block when enable_thinking is false.
+        try (#"{%- for m in messages %}{{- '<|im_start|>' + m.role + '\n' }}{%- if m.role == 'assistant' and loop.last %}<think></think>{%- endif %}"#
+            + #"{{- m.content + '<|im_end|>\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}"#
+            + #"{%- if enable_thinking is defined and enable_thinking is false %}<think></think>{%- endif %}{%- endif %}"#)
+            .write(to: model.appendingPathComponent("chat_template.jinja"), atomically: true, encoding: .utf8)
+        let data = try TrainCommandTests.chatData(in: model)
+        func trainedTokens(_ extra: [String]) throws -> Int {
+            let r = try runTailor(["tokenize", "--model", model.path, "--data", data.path, "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try objects(r.stdout).map { ($0["mask"] as? [Int] ?? []).reduce(0, +) }.reduce(0, +)
+        }
+        let thinking = try trainedTokens([]), notThinking = try trainedTokens(["--template-kwargs", #"{"enable_thinking": false}"#])
+        #expect(notThinking > 0 && notThinking < thinking, "\(notThinking) vs \(thinking)")
+        let eval = try runTailor(["eval", "--model", model.path, "--data", data.path, "--json", "--template-kwargs", #"{"enable_thinking": false}"#])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        #expect(try objects(eval.stdout).first?["tokens"] as? Int == notThinking)
+
+        let yaml = model.appendingPathComponent("run.yaml")
+        try "template_kwargs: {enable_thinking: false}\n".write(to: yaml, atomically: true, encoding: .utf8)
+        let dry = try runTailor(["train", "--model", model.path, "--data", data.path, "--config", yaml.path, "--output", model.appendingPathComponent("o").path, "--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains(#"{"enable_thinking":false}"#), "\(dry.stdout)")
+
+        let bad = try runTailor(["train", "--model", model.path, "--data", data.path, "--template-kwargs", "enable_thinking=false", "--dry-run"])
+        #expect(bad.status != 0 && bad.stderr.contains("--template-kwargs: not JSON"), "\(bad.stderr)")
+        try FileManager.default.removeItem(at: model.appendingPathComponent("chat_template.jinja"))
+        let none = try runTailor(["eval", "--model", model.path, "--data", data.path, "--template-kwargs", "{}"])
+        #expect(none.status != 0 && none.stderr.contains("--template-kwargs: \(model.path) has no usable chat template"), "\(none.stderr)")
+    }
+
     @Test func textGivesIDsAndTokensWithSpecialTokens() throws {
         let model = try Self.modelFolder()
         let r = try runTailor(["tokenize", "--model", model.path, "--text", "Hello there", "--json"])

@@ -119,6 +119,40 @@ import Testing
         }
     }
 
+    /// Template variables (`--template-kwargs`) reach every render, the prefix renders that locate a turn
+    /// included: with Qwen3's `enable_thinking: false` the generation prompt holds the empty think block,
+    /// so the block is prompt and only the answer is trained. A render's `extra` overrides them; names the
+    /// render sets, and text that is not a JSON object, are refused.
+    @Test func templateVariablesReachEveryRender() throws {
+        let base = try DatasetFixtureTests.tiny()
+        let source = #"{%- for m in messages %}{{- '<|im_start|>' + m.role + '\n' }}{%- if m.role == 'assistant' and loop.last %}<think></think>{%- endif %}"#
+            + #"{{- m.content + '<|im_end|>\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}"#
+            + #"{%- if enable_thinking is defined and enable_thinking is false %}<think></think>{%- endif %}{%- endif %}"#
+        var e = DatasetEncoder(tokenizer: base.tokenizer, template: try ChatTemplate(source: source), config: base.config)
+        let record = try JSONValue(parsing: #"{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}"#)
+        func trained() throws -> String {
+            let (example, _) = try e.encode(record, format: .messages)
+            return e.tokenizer.decode(zip(example.ids, example.mask).filter { $0.1 }.map { $0.0 })
+        }
+        #expect(try trained() == "<think></think>b<|im_end|>")
+        try e.setTemplateVariables(ChatTemplate.variables(json: #"{"enable_thinking": false}"#, source: "--template-kwargs"), source: "--template-kwargs")
+        #expect(try trained() == "b<|im_end|>")
+
+        var t = try ChatTemplate(source: "{{ x }}")
+        t.variables = ["x": 1]
+        #expect(try t.render(messages: []).text == "1")
+        #expect(try t.render(messages: [], extra: ["x": 2]).text == "2")
+        for (json, message) in [("[1]", #"--template-kwargs: expected a JSON object such as {"enable_thinking": false}, got [1]"#),
+                                (#"{"messages": []}"#, #"--template-kwargs: "messages" is set by the render itself (reserved: messages, tools, documents, add_generation_prompt)"#)] {
+            #expect { try ChatTemplate.variables(json: json, source: "--template-kwargs") } throws: { "\($0)" == message }
+        }
+        #expect { try ChatTemplate.variables(json: "{", source: "--template-kwargs") } throws: { "\($0)".hasPrefix("--template-kwargs: not JSON") }
+        var untemplated = DatasetEncoder(tokenizer: base.tokenizer, template: nil, config: base.config)
+        #expect { try untemplated.setTemplateVariables(["x": 1], source: "--template-kwargs") } throws: {
+            "\($0)" == "--template-kwargs: the model has no usable chat template for these variables"
+        }
+    }
+
     /// Many lines load with the right `file:line` sources (throughput is measured in Benchmarks,
     /// not asserted here).
     @Test func manyLinesKeepTheirLineNumbers() throws {

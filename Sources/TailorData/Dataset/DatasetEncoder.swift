@@ -53,7 +53,7 @@ public struct DatasetEncoder: Sendable {
     /// The tokenizer.
     public let tokenizer: Tokenizer
     /// The chat template, if the model has one that compiles.
-    public let template: ChatTemplate?
+    public private(set) var template: ChatTemplate?
     /// Why the model's chat template cannot be used (it does not compile), when it has one: the records that need
     /// the template (messages, prompt/completion, alpaca) fail with this, and text records are encoded as usual.
     public let templateProblem: String?
@@ -91,6 +91,16 @@ public struct DatasetEncoder: Sendable {
         let config = try TokenizerConfig(contentsOf: modelDirectory.appendingPathComponent("tokenizer_config.json"))
         let (template, problem) = Self.loadingTemplate { try ChatTemplate.load(modelDirectory: modelDirectory) }
         self.init(tokenizer: tokenizer, template: template, templateProblem: problem, config: config)
+    }
+
+    /// Gives the chat template ``ChatTemplate/variables`` (see ``ChatTemplate/variables(json:source:)``).
+    /// - Throws: ``DatasetError`` at `source` when there is no usable template to give them to.
+    public mutating func setTemplateVariables(_ variables: [String: JSONValue], source: String) throws {
+        guard template != nil else {
+            throw DatasetError(location: source, message: "the model has no usable chat template for these variables"
+                               + (templateProblem.map { " (\($0))" } ?? ""))
+        }
+        template!.variables = variables
     }
 
     /// The template `load` returns, or nil and why it failed: for ``init(tokenizer:template:templateProblem:config:)``.

@@ -20,6 +20,30 @@ public struct ChatTemplate: Sendable {
     /// The template source as given.
     public let source: String
     let body: [Statement]
+    /// Variables every ``render(messages:tools:addGenerationPrompt:bosToken:eosToken:extra:limits:)`` sees, like the
+    /// keyword arguments of transformers' `apply_chat_template` (e.g. Qwen3's `enable_thinking`); a render's
+    /// `extra` overrides them. See ``variables(json:source:)``.
+    public var variables: [String: JSONValue] = [:]
+
+    /// The names a render sets itself, which ``variables`` may not take.
+    public static let reservedVariables = ["messages", "tools", "documents", "add_generation_prompt"]
+
+    /// Template variables from a JSON object, e.g. `{"enable_thinking": false}`.
+    /// - Throws: ``DatasetError`` at `source` (e.g. `--template-kwargs`) when the text is not a JSON object or
+    ///   sets one of ``reservedVariables``.
+    public static func variables(json: String, source: String) throws -> [String: JSONValue] {
+        let value: JSONValue
+        do { value = try JSONValue(parsing: json) } catch {
+            throw DatasetError(location: source, message: "not JSON (\(error)); expected an object such as {\"enable_thinking\": false}")
+        }
+        guard let object = value.objectValue else {
+            throw DatasetError(location: source, message: "expected a JSON object such as {\"enable_thinking\": false}, got \(json)")
+        }
+        if let taken = object.keys.first(where: reservedVariables.contains) {
+            throw DatasetError(location: source, message: "\"\(taken)\" is set by the render itself (reserved: \(reservedVariables.joined(separator: ", ")))")
+        }
+        return Dictionary(uniqueKeysWithValues: object.keys.map { ($0, object[$0]!) })
+    }
 
     /// Compiles `source`.
     ///
@@ -55,6 +79,7 @@ public struct ChatTemplate: Sendable {
         ]
         if let bosToken { context["bos_token"] = .string(bosToken) }
         if let eosToken { context["eos_token"] = .string(eosToken) }
+        for (k, v) in variables { context[k] = Value(v) }
         for (k, v) in extra { context[k] = Value(v) }
         return try render(context: context, limits: limits)
     }
