@@ -35,7 +35,8 @@ struct TokenizeCommand: ParsableCommand {
                     let file = try GGUFFile(path: model)
                     guard let tokenizer = try GGUFModel.tokenizer(file) else { throw TailorError("\(model): no tokenizer.ggml.* metadata") }
                     let (template, problem) = DatasetEncoder.loadingTemplate { try GGUFModel.chatTemplate(file) }
-                    encoder = DatasetEncoder(tokenizer: tokenizer, template: template, templateProblem: problem, config: TokenizerConfig())
+                    encoder = DatasetEncoder(tokenizer: tokenizer, template: template, templateProblem: problem,
+                                             config: GGUFModel.tokenizerConfig(file, tokenizer: tokenizer))
                 } else {
                     encoder = try DatasetEncoder(modelDirectory: URL(fileURLWithPath: model))
                 }

@@ -194,6 +194,14 @@ public enum GGUFModel {
         try tokenizer(metadata: f.metadata, source: f.path)
     }
 
+    /// The special-token strings a chat template sees (`bos_token`, `eos_token`, …): the tokens GGUF names by id.
+    public static func tokenizerConfig(_ f: GGUFFile, tokenizer: Tokenizer?) -> TokenizerConfig {
+        func token(_ key: String) -> String? { f.metadata["tokenizer.ggml.\(key)_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) } }
+        var config = TokenizerConfig()
+        config.bosToken = token("bos"); config.eosToken = token("eos"); config.padToken = token("padding"); config.unkToken = token("unknown")
+        return config
+    }
+
     /// The tokenizer from `tokenizer.ggml.*` metadata values, or nil when there are none.
     /// - Parameters:
     ///   - metadata: GGUF metadata by key (a file's, or what an exporter is about to write).

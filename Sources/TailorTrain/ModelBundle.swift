@@ -55,11 +55,7 @@ public struct ModelBundle {
             let file = try GGUFFile(path: path)
             let model = try quantize.map { try GGUFModel.load(file, quantizing: $0) } ?? GGUFModel.load(file)
             let (tokenizer, problem) = readTokenizer { try GGUFModel.tokenizer(file) }
-            var config = TokenizerConfig()  // the special tokens GGUF names by id
-            config.bosToken = file.metadata["tokenizer.ggml.bos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
-            config.eosToken = file.metadata["tokenizer.ggml.eos_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
-            config.padToken = file.metadata["tokenizer.ggml.padding_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
-            config.unkToken = file.metadata["tokenizer.ggml.unknown_token_id"]?.integer.flatMap { tokenizer?.token(for: $0) }
+            let config = GGUFModel.tokenizerConfig(file, tokenizer: tokenizer)
             let (template, templateProblem) = DatasetEncoder.loadingTemplate { try GGUFModel.chatTemplate(file) }
             return ModelBundle(folder: folder, model: model, tokenizer: tokenizer, tokenizerConfig: config, template: template,
                                templateProblem: templateProblem, tokenizerProblem: problem)

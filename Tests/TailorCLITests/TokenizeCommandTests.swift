@@ -64,6 +64,24 @@ import TailorTestSupport
         #expect(none.status != 0 && none.stderr.contains("--template-kwargs: \(model.path) has no usable chat template"), "\(none.stderr)")
     }
 
+    /// A GGUF tokenizes chat data as its source folder does: the template sees the special tokens the
+    /// GGUF names by id (`{{ bos_token }}` here), as training on the GGUF does.
+    @Test func ggufDataMatchesItsFolder() throws {
+        let model = try Self.modelFolder()
+        defer { try? FileManager.default.removeItem(at: model) }
+        try ("{{ bos_token }}" + String(contentsOf: model.appendingPathComponent("chat_template.jinja"), encoding: .utf8))
+            .write(to: model.appendingPathComponent("chat_template.jinja"), atomically: true, encoding: .utf8)
+        let gguf = model.appendingPathComponent("m.gguf")
+        let merged = try runTailor(["merge", "--model", model.path, "--output", gguf.path])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        let data = try TrainCommandTests.chatData(in: model, lines: 3)
+        let fromFolder = try runTailor(["tokenize", "--model", model.path, "--data", data.path, "--json"])
+        let fromGGUF = try runTailor(["tokenize", "--model", gguf.path, "--data", data.path, "--json"])
+        #expect(fromFolder.status == 0 && fromGGUF.status == 0, "\(fromFolder.stderr) \(fromGGUF.stderr)")
+        #expect(fromFolder.stdout.hasPrefix(#"{"text": "<s><|im_start|>"#), "\(fromFolder.stdout)")
+        #expect(fromGGUF.stdout == fromFolder.stdout)
+    }
+
     @Test func textGivesIDsAndTokensWithSpecialTokens() throws {
         let model = try Self.modelFolder()
         let r = try runTailor(["tokenize", "--model", model.path, "--text", "Hello there", "--json"])
