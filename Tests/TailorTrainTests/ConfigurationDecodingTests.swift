@@ -10,6 +10,7 @@ import TailorTrain
         var c = TrainingConfiguration()
         c.model = "m"; c.data = "d.jsonl"; c.validData = "v.jsonl"; c.output = "out"; c.format = "chat"
         c.keys = "prompt=q"; c.skipBad = true; c.mask = "all"; c.maxSeq = 77; c.pack = true; c.validSplit = 0.25
+        c.templateKwargs = #"{"enable_thinking": false}"#
         c.rank = 4; c.alpha = 3; c.dropout = 0.5; c.rslora = true; c.targets = "q_proj"; c.layers = "0-1"
         c.adapter = "a"; c.full = true; c.quantize = "q4_0"; c.compute = "bf16"
         c.optimizer = "sgd"; c.lr = 0.5; c.momentum = 0.9; c.nesterov = true; c.weightDecay = 0.1
