@@ -149,9 +149,9 @@ static inline void nf4_floats(const uint8_t *codes, int j, float absmax, __m512 
 }
 
 // k-block kb (32 elements) of a row in a 32-element block format (block32_floats), Q4_K (type 12,
-// 144-byte super-blocks of 8 k-blocks), Q5_K (13, 176 bytes), Q6_K (14, 210 bytes) or NF4
-// (TAILOR_NF4: 32-byte blocks of 64, `absmax` the row's block scales) as floats, elements 0..15
-// in lo — the bits of the Swift dequantization loops.
+// 144-byte super-blocks of 8 k-blocks), Q5_K (13, 176 bytes), Q6_K (14, 210 bytes), NF4
+// (TAILOR_NF4: 32-byte blocks of 64, `absmax` the row's block scales), F16 (1) or BF16 (30) as
+// floats, elements 0..15 in lo — the bits of the Swift dequantization loops.
 __attribute__((target("avx512f,f16c")))
 static inline void block_floats(const uint8_t *row, const float *absmax, __m512 table, int kb, int type, __m512 *lo, __m512 *hi) {
     const uint8_t *x;
@@ -160,6 +160,16 @@ static inline void block_floats(const uint8_t *row, const float *absmax, __m512 
     case 12: x = row + (size_t)(kb / 8) * 144; k_quant_floats(x, x + 16, NULL, kb % 8, lo, hi); return;
     case 13: x = row + (size_t)(kb / 8) * 176; k_quant_floats(x, x + 48, x + 16, kb % 8, lo, hi); return;
     case 14: q6_k_floats(row + (size_t)(kb / 8) * 210, kb % 8, lo, hi); return;
+    case 1:
+        x = row + (size_t)kb * 64;
+        *lo = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)x));
+        *hi = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + 32)));
+        return;
+    case 30:
+        x = row + (size_t)kb * 64;
+        *lo = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)x)), 16));
+        *hi = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(x + 32))), 16));
+        return;
     default: block32_floats(row + (size_t)kb * block32_bytes(type), type, lo, hi);
     }
 }

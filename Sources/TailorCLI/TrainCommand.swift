@@ -38,6 +38,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Train every weight instead of an adapter (small models).") var full = false
     @Option(help: "QLoRA: quantize the base's block projections at load (a folder or a GGUF): q8_0, q4_0, q4_k, nf4 or nf4-dq (NF4 with double quantization); or bf16 (mixed precision on AMX, the fast path).") var quantize: String?
     @Option(help: "Frozen products in f32 or bf16 (bf16 operands, fp32 accumulation, AMX where the CPU has it; attention too): bf16 is QLoRA's usual compute dtype, 2–4× faster on a quantized base on AMX CPUs (default f32).") var compute: String?
+    @Option(help: "Frozen F16/BF16 base matrices: stored (kept as the file has them, memory-mapped: half the memory of fp32, the same values) or f32 (default stored; f32 with --full).") var baseDtype: String?
     @Option(help: "adamw, adam, sgd or adafactor (default adamw).") var optimizer: String?
     @Option(help: "Peak learning rate (default 2e-4).") var lr: Double?
     @Option(help: "SGD momentum (default 0).") var momentum: Double?
@@ -70,7 +71,7 @@ struct TrainCommand: ParsableCommand {
             ("keys", key.isEmpty ? nil : key.joined(separator: ",")), ("skip-bad", skipBad ? "true" : nil), ("mask", mask), ("max-seq", maxSeq.map { "\($0)" }), ("pack", pack ? "true" : nil),
             ("valid-split", validSplit.map { "\($0)" }), ("template-kwargs", templateKwargs), ("rank", rank.map { "\($0)" }), ("alpha", alpha.map { "\($0)" }),
             ("dropout", dropout.map { "\($0)" }), ("rslora", rslora ? "true" : nil), ("targets", targets), ("layers", layers),
-            ("adapter", adapter), ("full", full ? "true" : nil), ("quantize", quantize), ("compute", compute), ("optimizer", optimizer), ("lr", lr.map { "\($0)" }),
+            ("adapter", adapter), ("full", full ? "true" : nil), ("quantize", quantize), ("compute", compute), ("base-dtype", baseDtype), ("optimizer", optimizer), ("lr", lr.map { "\($0)" }),
             ("momentum", momentum.map { "\($0)" }), ("nesterov", nesterov ? "true" : nil),
             ("weight-decay", weightDecay.map { "\($0)" }), ("schedule", schedule), ("warmup", warmup.map { "\($0)" }),
             ("min-lr", minLr.map { "\($0)" }), ("batch-size", batchSize.map { "\($0)" }), ("grad-accum", gradAccum.map { "\($0)" }),
@@ -89,7 +90,8 @@ struct TrainCommand: ParsableCommand {
             if c.full { try c.checkFullFineTuning() }  // before the model loads and the output folder changes
             // Model and data are validated before anything in the output folder changes, so bad
             // input leaves it as it was (no adapter, no partial file).
-            var bundle = try ModelBundle.load(c.model, quantize: try c.quantize.map(BaseQuantization.init(parsing:)), computeBF16: c.compute == "bf16")
+            var bundle = try ModelBundle.load(c.model, quantize: try c.quantize.map(BaseQuantization.init(parsing:)), computeBF16: c.compute == "bf16",
+                                              frozen: c.frozenStorage)
             try bundle.setTemplateVariables(json: c.templateKwargs, source: "template-kwargs")
             let data = try TrainingData.load(c, bundle: bundle)
             if dryRun { return DryRun.print(c, data: data, bundle: bundle) }

@@ -6,7 +6,7 @@ import TailorTensor
 /// `tailor quantize`: a Hugging Face folder saved as a GGUF QLoRA base. The seven block
 /// projections take the requested type (with llama-quantize's fallbacks for rows the block size
 /// does not divide); the token embedding and output head keep their stored precision (F32, F16 or
-/// BF16) and norms are F32, as ``LlamaModel/init(folder:quantizing:)`` keeps them at load time.
+/// BF16) and norms are F32, as ``LlamaModel/init(folder:quantizing:frozen:)`` keeps them at load time.
 /// Metadata and tokenizer are the merge export's; tensors are read, encoded and written one at a
 /// time, under a temporary name renamed into place.
 public enum QuantizeExport {

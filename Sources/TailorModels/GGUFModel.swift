@@ -131,14 +131,17 @@ public enum GGUFModel {
     /// so do a quantized token embedding (looked up row by row) and output head (multiplied tile by
     /// tile). F32/F16/BF16 tensors and the norms are read as fp32.
     ///
-    /// - Parameter mapDenseMatrices: also leave F32/F16/BF16 matrices (projections, embedding, head)
-    ///   in the mapped file as frozen weights, so only norms and biases are copied into memory. For
-    ///   merging and export, which read each weight once; such a base cannot be fully fine-tuned.
-    public static func load(_ f: GGUFFile, mapDenseMatrices: Bool = false) throws -> LlamaModel {
+    /// - Parameters:
+    ///   - mapDenseMatrices: also leave F32/F16/BF16 matrices (projections, embedding, head) in the
+    ///     mapped file as frozen weights, so only norms and biases are copied into memory. For merging and
+    ///     export, which read each weight once; such a base cannot be fully fine-tuned.
+    ///   - frozen: ``FrozenStorage/stored`` leaves the F16/BF16 ones there (frozen, half the memory of fp32).
+    public static func load(_ f: GGUFFile, mapDenseMatrices: Bool = false, frozen: FrozenStorage = .f32) throws -> LlamaModel {
         let (c, dense, info) = try readers(f)
+        let mapped: Set<GGMLType> = mapDenseMatrices ? [.f32, .f16, .bf16] : frozen == .stored ? [.f16, .bf16] : []
         let quantized: (String, [Int]) throws -> (any LinearWeight)? = { hf, shape in
             let i = try info(hf, shape)
-            guard mapDenseMatrices || ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
+            guard mapped.contains(i.type) || ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
             return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i),
                                        owner: f, rowOrder: unpermutation(c, hf, rows: shape[0]))
         }
@@ -146,12 +149,18 @@ public enum GGUFModel {
     }
 
     /// Loads the model with its seven block projections (re)quantized to `q` as they are read, as
-    /// ``LlamaModel/init(folder:quantizing:)`` does for a folder: each projection is read as fp32
+    /// ``LlamaModel/init(folder:quantizing:frozen:)`` does for a folder: each projection is read as fp32
     /// (dequantized, if the file holds it quantized) and quantized again, so a file already in a
     /// block format takes two roundings. For F32/F16/BF16 files, and for `bf16`, the AMX fast path.
-    public static func load(_ f: GGUFFile, quantizing q: BaseQuantization) throws -> LlamaModel {
-        let (c, dense, _) = try readers(f)
-        return try LlamaModel(configuration: c, quantizing: q, source: f.path, load: dense)
+    /// With ``FrozenStorage/stored`` an F16/BF16 embedding and head stay in the mapped file.
+    public static func load(_ f: GGUFFile, quantizing q: BaseQuantization, frozen: FrozenStorage = .f32) throws -> LlamaModel {
+        let (c, dense, info) = try readers(f)
+        let stored = frozen == .stored ? { (hf: String, shape: [Int]) throws -> (any LinearWeight)? in
+            let i = try info(hf, shape)
+            guard [GGMLType.f16, .bf16].contains(i.type) else { return nil }
+            return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i), owner: f)
+        } : nil
+        return try LlamaModel(configuration: c, quantizing: q, source: f.path, loadTable: stored, load: dense)
     }
 
     /// The rows of a llama q/k projection in Hugging Face order (llama's converter permutes them), else nil.

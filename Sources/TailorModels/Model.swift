@@ -99,10 +99,12 @@ public final class LlamaModel: @unchecked Sendable {
     public var bf16Attention = false
 
     /// Loads a Hugging Face model folder (`config.json` + safetensors in f32, f16 or bf16).
-    public convenience init(folder: URL) throws {
+    /// - Parameter frozen: ``FrozenStorage/stored`` keeps F16/BF16 matrices as stored (frozen, half the memory).
+    public convenience init(folder: URL, frozen: FrozenStorage = .f32) throws {
         let config = try ModelConfiguration(folder: folder)
         let files = try WeightFiles(folder: folder)
-        try self.init(configuration: config) { name, shape in try files.tensor(name, shape: shape) }
+        let stored = frozen == .stored ? { (name: String, shape: [Int]) throws -> (any LinearWeight)? in try files.storedMatrix(name, shape: shape) } : nil
+        try self.init(configuration: config, load: { name, shape in try files.tensor(name, shape: shape) }, loadLinear: stored, loadTable: stored)
     }
 
     /// Builds a model, asking `load(name, shape)` for each weight by its Hugging Face name.

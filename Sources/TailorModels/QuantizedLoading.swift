@@ -53,11 +53,13 @@ public enum BaseQuantization: String, CaseIterable, Sendable {
 extension LlamaModel {
     /// Loads a Hugging Face folder with the seven block projections quantized at load time
     /// (ggml's reference rounding); embeddings, the output head, norms and biases stay fp32, as in QLoRA
-    /// (bf16 rounds the embedding and head too, see ``init(configuration:quantizing:source:load:)``).
-    public convenience init(folder: URL, quantizing q: BaseQuantization) throws {
+    /// (bf16 rounds the embedding and head too, see ``init(configuration:quantizing:source:loadTable:load:)``);
+    /// with ``FrozenStorage/stored`` an F16/BF16 embedding and head stay as stored instead.
+    public convenience init(folder: URL, quantizing q: BaseQuantization, frozen: FrozenStorage = .f32) throws {
         let config = try ModelConfiguration(folder: folder)
         let files = try WeightFiles(folder: folder)
-        try self.init(configuration: config, quantizing: q, source: folder.path) { name, shape in try files.tensor(name, shape: shape) }
+        let stored = frozen == .stored ? { (name: String, shape: [Int]) throws -> (any LinearWeight)? in try files.storedMatrix(name, shape: shape) } : nil
+        try self.init(configuration: config, quantizing: q, source: folder.path, loadTable: stored) { name, shape in try files.tensor(name, shape: shape) }
     }
 
     /// Builds a model from dense tensors with the seven block projections quantized as they are
@@ -69,15 +71,17 @@ extension LlamaModel {
     /// - Parameters:
     ///   - q: the block format; each projection's input width must be a multiple of its block size.
     ///   - source: names the weights' origin in errors (a folder path, a benchmark shape).
+    ///   - loadTable: may return the embedding or head as a frozen matrix (nil: fp32); not asked for `bf16`.
     ///   - load: returns the fp32 tensor of a Hugging Face name with the given shape.
     public convenience init(configuration: ModelConfiguration, quantizing q: BaseQuantization, source: String,
+                            loadTable: ((String, [Int]) throws -> (any LinearWeight)?)? = nil,
                             load: @escaping (String, [Int]) throws -> Tensor) throws {
         try self.init(configuration: configuration, load: load, loadLinear: { name, shape in
             guard shape[1] % q.blockSize == 0 else {
                 throw TailorError("\(source): \(name) has \(shape[1]) input features, not a multiple of the \(q.rawValue) block size \(q.blockSize)")
             }
             return try q.quantize(name, try load(name, shape))
-        }, loadTable: q == .bf16 ? { name, shape in try BF16Matrix(name: name, rounding: try load(name, shape)) } : nil)
+        }, loadTable: q == .bf16 ? { name, shape in try BF16Matrix(name: name, rounding: try load(name, shape)) } : loadTable)
         bf16Attention = q == .bf16
     }
 
@@ -100,6 +104,15 @@ extension LlamaModel {
         if outputHead === embedding { embedding = try converted(embedding); outputHead = embedding } else { outputHead = try converted(outputHead) }
         for b in blocks { for kind in LinearKind.allCases { b[kind].weight = try converted(b[kind].weight) } }
         bf16Attention = true
+    }
+
+    /// Bytes the base weights hold: fp32 parameters at 4 a value, frozen matrices at their storage (a
+    /// memory-mapped one counts as it is paged in).
+    public var weightBytes: Int {
+        let frozen = ([embedding, outputHead] + blocks.flatMap { b in LinearKind.allCases.map { b[$0].weight } })
+            .compactMap { $0 as? any TiledMatrix }
+        let unique = frozen.enumerated().filter { i, m in !frozen[..<i].contains { $0 === m } }.map(\.element)  // a tied head once
+        return baseParameters.reduce(0) { $0 + 4 * $1.value.count } + unique.reduce(0) { $0 + $1.storageBytes }
     }
 
     /// Whether any block projection is a frozen quantized matrix (full fine-tuning is then impossible).

@@ -1,4 +1,5 @@
 import Foundation
+import TailorQuant
 import TailorTensor
 
 /// The safetensors weights of a Hugging Face model folder: `model.safetensors`, or the shards
@@ -55,6 +56,23 @@ public final class WeightFiles: @unchecked Sendable {
             throw TailorError("\(f.url.path): tensor \(name) has shape \(e.shape), config.json implies \(shape)")
         }
         return try f.tensor(name)
+    }
+
+    /// The matrix `name` as the file stores it when that is F16 or BF16: a frozen ``QuantizedMatrix`` over the
+    /// mapped file (2 bytes a weight, converted to fp32 a tile of rows at a time); nil for other dtypes.
+    public func storedMatrix(_ name: String, shape: [Int]) throws -> QuantizedMatrix? {
+        guard let f = files[name] else { throw TailorError("\(folder.path): missing tensor \(name)") }
+        let e = try f.entry(name)
+        guard e.shape == shape else {
+            throw TailorError("\(f.url.path): tensor \(name) has shape \(e.shape), config.json implies \(shape)")
+        }
+        let type: GGMLType
+        switch e.dtype {
+        case .f16: type = .f16
+        case .bf16: type = .bf16
+        default: return nil
+        }
+        return try QuantizedMatrix(name: name, type: type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(e), owner: f)
     }
 
     /// The dtypes present, with tensor counts.

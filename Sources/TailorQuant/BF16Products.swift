@@ -90,7 +90,7 @@ extension BF16Computable {
     /// (``packStripBF16(_:transposed:tileRows:strip:scratch:into:)``), so a dequantized strip is
     /// still in cache when it is packed (a whole fp32 tile of a 4096-wide matrix is 4 MiB).
     func forEachPackedTile(_ outputs: Range<Int>, transposed: Bool, _ body: (Int, Int, UnsafePointer<UInt16>) -> Void) {
-        let k = inFeatures, tile = min(outputs.count, max(32, QuantizedTiles.rows / 32 * 32))
+        let k = inFeatures, tile = min(outputs.count, max(32, (QuantizedTiles.rows ?? 256) / 32 * 32))
         guard tile > 0 else { return }
         let count = transposed ? tailor_bf16_packed_count(Int32(k), Int32(tile)) : tailor_bf16_packed_count(Int32(tile), Int32(k))
         let rowStride = (k + 31) / 32 * 32  // packed elements per row of B when not transposed

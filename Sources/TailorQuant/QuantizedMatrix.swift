@@ -14,10 +14,17 @@ public protocol TiledMatrix: RowReadableWeight {
 
 /// How block-format products are tiled.
 public enum QuantizedTiles {
-    /// Tile height: rows of W dequantized at once (a tile of a 4096-wide matrix is 4 MiB).
-    /// Task-local, so a test can run its products with other tiles (`QuantizedTiles.$rows.withValue(7) { … }`)
-    /// without changing the tiling of products running concurrently; read on the calling thread.
-    @TaskLocal public static var rows = 256
+    /// Tile height, rows of W dequantized at once; nil (the default) chooses by width (``fp32Rows(inFeatures:)``
+    /// for fp32 products, 256 for bf16 ones). Task-local, so a test can run its products with other tiles
+    /// (`QuantizedTiles.$rows.withValue(7) { … }`) without changing the tiling of products running
+    /// concurrently; read on the calling thread.
+    @TaskLocal public static var rows: Int? = nil
+
+    /// Rows of an fp32 tile for a matrix `inFeatures` wide: ``rows``, else as many as fit 16 MiB, at least
+    /// 256. sgemm repacks the activations for every tile, so few tall tiles beat many short ones: at 256
+    /// rows (4 MiB at width 4096) a TinyLlama step on a Q4_0 or stored-bf16 base spent 14 % of its time
+    /// in that packing, and ran 7–13 % slower than at 2048 rows.
+    public static func fp32Rows(inFeatures: Int) -> Int { rows ?? max(256, (1 << 22) / max(1, inFeatures)) }
 }
 
 extension TiledMatrix {
@@ -34,7 +41,7 @@ extension TiledMatrix {
     /// Calls `body(lo, hi, tile)` with rows `lo..<hi` of W dequantized into `tile` (`[hi − lo, in]`),
     /// for consecutive tiles covering `outputs`.
     func forEachTile(_ outputs: Range<Int>, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
-        let tile = min(outputs.count, max(1, QuantizedTiles.rows))
+        let tile = min(outputs.count, max(1, QuantizedTiles.fp32Rows(inFeatures: inFeatures)))
         if tile == 0 { return }
         BufferPool.withScratch(tile * inFeatures, of: Float.self) { buffer in  // [tile, in]
             for lo in stride(from: outputs.lowerBound, to: outputs.upperBound, by: tile) {
@@ -119,16 +126,16 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
 
     public var storageBytes: Int { rowBytes * outFeatures }
 
-    /// The formats that go straight to bf16 tiles: every block format ``Dequantize`` reads (F32,
-    /// F16 and BF16 rows are dequantized, then packed).
-    static let blockPackedTypes: Set<GGMLType> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
+    /// The formats that go straight to bf16 tiles: every block format ``Dequantize`` reads, and F16 and
+    /// BF16 rows whose width is a multiple of 32 (F32 rows are dequantized, then packed).
+    static let blockPackedTypes: Set<GGMLType> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K, .f16, .bf16]
 
     /// Block formats go straight from their blocks to bf16 tiles, the same bits as dequantizing to
     /// an fp32 strip and packing it; for Q4_0 in about a quarter fewer cycles (7B QLoRA step in
     /// bf16 compute, perf).
     public func packStripBF16(_ rows: Range<Int>, transposed: Bool, tileRows: Int, strip: Int, scratch: UnsafeMutablePointer<Float>,
                               into packed: UnsafeMutablePointer<UInt16>) {
-        guard Self.blockPackedTypes.contains(type), rows.count <= 32, BF16MatMul.usesAMX else {  // the fused kernel needs AVX512-BF16
+        guard Self.blockPackedTypes.contains(type), inFeatures % 32 == 0, rows.count <= 32, BF16MatMul.usesAMX else {  // the fused kernel needs AVX512-BF16
             return packStripByDequantizing(rows, transposed: transposed, tileRows: tileRows, strip: strip, scratch: scratch, into: packed)
         }
         let bytes = base.assumingMemoryBound(to: UInt8.self)

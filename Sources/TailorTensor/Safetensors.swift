@@ -36,27 +36,39 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let entries: [String: Entry]
     /// The `__metadata__` map.
     public let metadata: [String: String]
-    private let data: Data
+    private let base: UnsafeRawPointer  // the whole file, memory-mapped
+    private let size: Int
     private let dataStart: Int
 
     /// The largest header accepted (the reference reader's limit).
     public static let maxHeaderBytes = 100_000_000
 
-    public init(url: URL) throws {
-        self.url = url
+    /// Maps and validates the file at `url`.
+    public convenience init(url: URL) throws {
         let name = url.path
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw TailorError("\(name): cannot read (\(error.localizedDescription))")
+        let fd = open(name, O_RDONLY)
+        guard fd >= 0 else { throw TailorError("\(name): cannot read (\(String(cString: strerror(errno))))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw TailorError("\(name): cannot read (not a regular file)") }
+        let size = Int(st.st_size)
+        guard size >= 8 else { throw TailorError("\(name): not a safetensors file (\(size) bytes, too short for a header)") }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw TailorError("\(name): cannot memory-map (\(String(cString: strerror(errno))))")
         }
-        guard data.count >= 8 else { throw TailorError("\(name): not a safetensors file (\(data.count) bytes, too short for a header)") }
-        let n = data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-        guard n <= UInt64(Self.maxHeaderBytes), n <= UInt64(data.count - 8) else {
-            throw TailorError("\(name): header length \(n) exceeds the file size \(data.count) (truncated or not safetensors)")
+        do { try self.init(url: url, mapping: UnsafeRawPointer(p), size: size) } catch { munmap(p, size); throw error }
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+
+    private init(url: URL, mapping base: UnsafeRawPointer, size: Int) throws {
+        let name = url.path
+        let n = base.loadUnaligned(as: UInt64.self).littleEndian
+        guard n <= UInt64(Self.maxHeaderBytes), n <= UInt64(size - 8) else {
+            throw TailorError("\(name): header length \(n) exceeds the file size \(size) (truncated or not safetensors)")
         }
         dataStart = 8 + Int(n)
-        let headerBytes = data.subdata(in: 8..<dataStart)
+        let headerBytes = Data(bytes: base + 8, count: Int(n))
         guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
             throw TailorError("\(name): header is not a JSON object")
         }
@@ -81,9 +93,10 @@ public final class SafetensorsFile: @unchecked Sendable {
             }
             end = e.range.upperBound
         }
-        guard dataStart + end == data.count else {
-            throw TailorError("\(name): tensors cover \(end) data bytes but the file holds \(data.count - dataStart) (truncated or padded file)")
+        guard dataStart + end == size else {
+            throw TailorError("\(name): tensors cover \(end) data bytes but the file holds \(size - dataStart) (truncated or padded file)")
         }
+        self.url = url; self.base = base; self.size = size
         self.entries = entries
         self.metadata = metadata
     }
@@ -143,9 +156,13 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     /// Calls `body` with the entry's raw little-endian bytes.
     public func withBytes<R>(_ e: Entry, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try data.withUnsafeBytes { all in
-            try body(UnsafeRawBufferPointer(rebasing: all[(dataStart + e.range.lowerBound)..<(dataStart + e.range.upperBound)]))
-        }
+        try body(bytes(e))
+    }
+
+    /// The entry's raw little-endian bytes in the mapped file, valid while this file lives (hold it as the
+    /// owner of anything that keeps them, as a weight kept in its stored type does).
+    public func bytes(_ e: Entry) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + dataStart + e.range.lowerBound, count: e.range.count)
     }
 
     static func convert(_ raw: UnsafeRawBufferPointer, _ dtype: SafetensorsDType, count: Int, into out: UnsafeMutablePointer<Float>) {

@@ -7,7 +7,7 @@ extension TrainingConfiguration {
     /// Every settable key: the `tailor train` flag names without dashes, also used in YAML files.
     public static let keys = [
         "model", "data", "valid-data", "output", "format", "keys", "skip-bad", "mask", "max-seq", "pack", "valid-split", "template-kwargs",
-        "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full", "quantize", "compute",
+        "rank", "alpha", "dropout", "rslora", "targets", "layers", "adapter", "full", "quantize", "compute", "base-dtype",
         "optimizer", "lr", "momentum", "nesterov", "weight-decay", "schedule", "warmup", "min-lr",
         "batch-size", "grad-accum", "steps", "epochs", "clip", "checkpointing", "seed", "skip-nonfinite",
         "eval-every", "save-every", "keep", "early-stop",
@@ -79,6 +79,7 @@ extension TrainingConfiguration {
         case "full": full = try bool()
         case "quantize": quantize = try BaseQuantization(parsing: value).rawValue
         case "compute": compute = try oneOf(Self.computeChoices)
+        case "base-dtype": baseDtype = try FrozenStorage(parsing: value, source: source).rawValue
         case "optimizer": optimizer = try oneOf(["adamw", "adam", "sgd", "adafactor"])
         case "lr":
             lr = try double()
@@ -115,6 +116,9 @@ extension TrainingConfiguration {
     /// Settings that full fine-tuning cannot combine with.
     public func checkFullFineTuning() throws {
         guard compute == "f32" else { throw TailorError("--full trains the fp32 weights themselves; --compute bf16 is for adapters (use --compute f32)") }
+        guard baseDtype != FrozenStorage.stored.rawValue else {
+            throw TailorError("--full trains the fp32 weights themselves; --base-dtype stored is for adapters (use --base-dtype f32)")
+        }
     }
 
     /// The settings as ordered key/value text, for `--dry-run` and logs.
@@ -123,7 +127,7 @@ extension TrainingConfiguration {
             "model": model, "data": data, "valid-data": validData ?? "-", "output": output, "format": format ?? "auto", "keys": keys ?? "-", "skip-bad": "\(skipBad)",
             "mask": mask, "max-seq": "\(maxSeq)", "pack": "\(pack)", "valid-split": "\(validSplit)", "template-kwargs": templateKwargs ?? "-", "rank": "\(rank)",
             "alpha": "\(alpha)", "dropout": "\(dropout)", "rslora": "\(rslora)", "targets": targets, "layers": layers ?? "all",
-            "adapter": adapter ?? "-", "full": "\(full)", "quantize": quantize ?? "-", "compute": compute, "optimizer": optimizer, "lr": "\(lr)", "momentum": "\(momentum)",
+            "adapter": adapter ?? "-", "full": "\(full)", "quantize": quantize ?? "-", "compute": compute, "base-dtype": frozenStorage.rawValue, "optimizer": optimizer, "lr": "\(lr)", "momentum": "\(momentum)",
             "nesterov": "\(nesterov)", "weight-decay": "\(weightDecay)", "schedule": schedule, "warmup": "\(warmup)",
             "min-lr": "\(minLR)", "batch-size": "\(batchSize)", "grad-accum": "\(gradAccum)",
             "steps": steps.map(String.init) ?? "from epochs", "epochs": "\(epochs)", "clip": "\(clip)",

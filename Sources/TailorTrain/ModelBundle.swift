@@ -30,8 +30,11 @@ public struct ModelBundle {
     ///   - quantize: quantize the block projections at load time (QLoRA, or bf16 for the AMX fast
     ///     path); a GGUF file's projections are read as fp32 and quantized again.
     ///   - computeBF16: run every frozen product in bf16 (``LlamaModel/computeInBF16()``).
-    public static func load(_ path: String, quantize: BaseQuantization? = nil, computeBF16: Bool = false) throws -> ModelBundle {
-        let bundle = try loadFiles(path, quantize: quantize)
+    ///   - frozen: how frozen F16/BF16 matrices are held: ``FrozenStorage/stored`` keeps them as the file
+    ///     does (half the memory of fp32; not for full fine-tuning).
+    public static func load(_ path: String, quantize: BaseQuantization? = nil, computeBF16: Bool = false,
+                            frozen: FrozenStorage = .f32) throws -> ModelBundle {
+        let bundle = try loadFiles(path, quantize: quantize, frozen: frozen)
         if computeBF16 { try bundle.model.computeInBF16() }
         return bundle
     }
@@ -48,12 +51,12 @@ public struct ModelBundle {
         template!.variables = variables
     }
 
-    private static func loadFiles(_ path: String, quantize: BaseQuantization?) throws -> ModelBundle {
+    private static func loadFiles(_ path: String, quantize: BaseQuantization?, frozen: FrozenStorage) throws -> ModelBundle {
         let folder = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
         if path.lowercased().hasSuffix(".gguf") {
             let file = try GGUFFile(path: path)
-            let model = try quantize.map { try GGUFModel.load(file, quantizing: $0) } ?? GGUFModel.load(file)
+            let model = try quantize.map { try GGUFModel.load(file, quantizing: $0, frozen: frozen) } ?? GGUFModel.load(file, frozen: frozen)
             let (tokenizer, problem) = readTokenizer { try GGUFModel.tokenizer(file) }
             let config = GGUFModel.tokenizerConfig(file, tokenizer: tokenizer)
             let (template, templateProblem) = DatasetEncoder.loadingTemplate { try GGUFModel.chatTemplate(file) }
@@ -63,7 +66,7 @@ public struct ModelBundle {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
             throw TailorError("\(folder.path): no such model folder (or .gguf file)")
         }
-        let model = try quantize.map { try LlamaModel(folder: folder, quantizing: $0) } ?? LlamaModel(folder: folder)
+        let model = try quantize.map { try LlamaModel(folder: folder, quantizing: $0, frozen: frozen) } ?? LlamaModel(folder: folder, frozen: frozen)
         let tokURL = folder.appendingPathComponent("tokenizer.json")
         let (tokenizer, problem) = readTokenizer { FileManager.default.fileExists(atPath: tokURL.path) ? try Tokenizer(contentsOf: tokURL) : nil }
         let config = try TokenizerConfig(contentsOf: folder.appendingPathComponent("tokenizer_config.json"))

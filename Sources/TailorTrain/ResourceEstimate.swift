@@ -4,7 +4,7 @@ import TailorTensor
 
 /// A rough forecast of a run's peak memory and step time, for `--dry-run`.
 ///
-/// Memory: fp32 weights + trainable state (value, gradient and two moments) + kept activations
+/// Memory: the base's weights (fp32 unless the loaded model says otherwise) + trainable state (value, gradient and two moments) + kept activations
 /// (every block's, or only block inputs plus one block's working set with checkpointing) + the
 /// cross-entropy chunk + a fixed runtime overhead. Time: matmul FLOPs of the step divided by
 /// 60 % of a plain sgemm measured now (of a bf16 product on AMX under bf16 compute).
@@ -15,12 +15,13 @@ public struct ResourceEstimate: Sendable {
     /// The measured rate of a bf16 product on AMX when the step's products run in bf16, else nil.
     public let bf16GFLOPs: Double?
 
-    public init(model m: ModelConfiguration, configuration c: TrainingConfiguration, longest: Int) {
+    /// - Parameter weightBytes: what the loaded base holds (``LlamaModel/weightBytes``); nil: fp32 weights.
+    public init(model m: ModelConfiguration, configuration c: TrainingConfiguration, longest: Int, weightBytes: Int? = nil) {
         let h = Double(m.hiddenSize), q = Double(m.headCount * m.headDim), kv = Double(m.kvHeadCount * m.headDim)
         let f = Double(m.intermediateSize), layers = Double(m.layerCount), vocab = Double(m.vocabularySize)
         let length = Double(c.pack ? c.maxSeq : min(c.maxSeq, max(longest, 1)))
         let tokens = Double(c.batchSize) * length
-        let weights = Double(m.parameterCount) * 4
+        let weights = weightBytes.map(Double.init) ?? Double(m.parameterCount) * 4
         var trainable: Double
         if c.full {
             trainable = Double(m.parameterCount) * 16

@@ -1,4 +1,5 @@
 import Foundation
+import TailorModels
 
 /// Everything that defines a training run. Every field has a default that follows common
 /// practice; the `tailor train` flags and a YAML `--config` file set the same fields (YAML keys
@@ -51,6 +52,12 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var compute: String = "f32"
     /// The values `compute` takes.
     public static let computeChoices = ["f32", "bf16"]
+    /// How frozen F16/BF16 matrices are held (``FrozenStorage``): `stored` (2 bytes a weight) or `f32`; nil:
+    /// `stored`, or `f32` with `full` (trained weights are fp32).
+    public var baseDtype: String? = nil
+
+    /// The frozen storage the run loads its base with.
+    public var frozenStorage: FrozenStorage { full ? .f32 : baseDtype.flatMap(FrozenStorage.init(rawValue:)) ?? .stored }
 
     // MARK: Optimisation
     /// `adamw`, `adam`, `sgd` or `adafactor`.
@@ -114,6 +121,7 @@ extension TrainingConfiguration {
         try read(.rank, \.rank); try read(.alpha, \.alpha); try read(.dropout, \.dropout)
         try read(.rslora, \.rslora); try read(.targets, \.targets); try read(.layers, \.layers)
         try read(.adapter, \.adapter); try read(.full, \.full); try read(.quantize, \.quantize); try read(.compute, \.compute)
+        try read(.baseDtype, \.baseDtype)
         try read(.optimizer, \.optimizer); try read(.lr, \.lr); try read(.momentum, \.momentum)
         try read(.nesterov, \.nesterov); try read(.weightDecay, \.weightDecay); try read(.schedule, \.schedule)
         try read(.warmup, \.warmup); try read(.minLR, \.minLR); try read(.batchSize, \.batchSize)

@@ -96,6 +96,7 @@ import TailorTestSupport
         let r = try runTailor(["train", "--model", model.path, "--data", data.path, "--output", work.appendingPathComponent("o").path, "--dry-run"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("rank"))
+        #expect(r.stdout.contains("base-dtype     stored"), "\(r.stdout)")
         #expect(r.stdout.contains("train examples (messages format, "), "\(r.stdout)")
         #expect(r.stdout.contains("estimate: peak RAM"))
         #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("o/adapter_model.safetensors").path))
@@ -145,6 +146,9 @@ import TailorTestSupport
             (["train", "--model", "/nope", "--data", "x", "--format", "csv"], "format must be one of text, completion, chat, alpaca or sharegpt"),
             (["train", "--model", "/nope", "--data", "x", "--compute", "fp16"], "compute must be one of f32, bf16"),
             (["train", "--model", "/nope", "--data", "x", "--full", "--compute", "bf16"], "--compute bf16 is for adapters"),
+            (["train", "--model", "/nope", "--data", "x", "--full", "--base-dtype", "stored"], "--base-dtype stored is for adapters"),
+            (["train", "--model", "/nope", "--data", "x", "--base-dtype", "f16"], "--base-dtype f16: must be one of f32, stored"),
+            (["eval", "--model", "/nope", "--data", "x", "--base-dtype", "bf16"], "--base-dtype bf16: must be one of f32, stored"),
             (["score", "--model", "/nope", "--ids", "1,2", "--compute", "fp16"], "--compute fp16: must be f32 or bf16"),
             (["eval", "--model", "/nope", "--data", "x", "--compute", "fp16"], "--compute fp16: must be f32 or bf16"),
             (["generate", "--model", "/nope", "--prompt", "x", "--quantize", "q3"], "--quantize q3: not supported"),

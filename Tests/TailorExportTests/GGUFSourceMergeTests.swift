@@ -47,6 +47,17 @@ import TailorTestSupport
         return out
     }
 
+    /// `--base-dtype stored` on an F16 GGUF: the matrices stay F16 in the mapped file, the norms are
+    /// read as fp32, and the logits equal the fp32 load's.
+    @Test func storedF16GGUFMatchesFP32() throws {
+        let file = try GGUFFile(path: try baseGGUF("llama-gqa", type: "f16").path)
+        let stored = try GGUFModel.load(file, frozen: .stored), f32 = try GGUFModel.load(file)
+        #expect([stored.embedding, stored.outputHead, stored.blocks[0][.q].weight].allSatisfy { ($0 as? QuantizedMatrix)?.type == .f16 })
+        #expect(f32.blocks[0][.q].weight.parameter != nil && stored.blocks[0].inputNorm.value.count == 64)
+        let batch = Batch(sequences: [[1, 5, 9, 3, 7, 2], [4, 4, 8, 1, 6, 0]])
+        expectClose(stored.logits(batch), f32.logits(batch), atol: 1e-5, rtol: 1e-5, "stored F16 GGUF logits")
+    }
+
     /// A tensor the architecture does not have is refused by name (the merge would drop it).
     @Test func extraTensorIsRefused() throws {
         let url = try rewritten(try baseGGUF("llama-gqa", type: "f32"), extra: [("blk.7.ffn_up.weight", Tensor(zeros: [96, 64]))])

@@ -48,7 +48,7 @@ import TailorTestSupport
     /// dequantizing then packing, for full and ragged strips, both orientations, with and without a
     /// row order (NF4, double-quantized or not, has none).
     @Test(.enabled(if: BF16MatMul.usesAMX, "no AMX here: strips are dequantized, then packed"),
-          arguments: ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "NF4", "NF4-DQ"])
+          arguments: ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "NF4", "NF4-DQ"])
     func blockStripsPackLikeDequantizeThenPack(_ type: String) throws {
         var rng = TestRandom(seed: 45)
         let inF = type.hasSuffix("_K") ? 512 : Self.inF  // two K-quant super-blocks per row

@@ -89,6 +89,8 @@ import TailorTestSupport
         let m = try QuantizedMatrix(name: "w", quantizing: w, as: GGMLType(name: name)!)
         let dense = m.dequantized()
         let x = rng.tensor([rows, inF]), dy = rng.tensor([rows, out])
+        // Unset, the fp32 tile holds up to 16 MiB and at least 256 rows.
+        #expect(QuantizedTiles.rows == nil && QuantizedTiles.fp32Rows(inFeatures: 4096) == 1024 && QuantizedTiles.fp32Rows(inFeatures: 32768) == 256)
         for tile in [7, 256] { QuantizedTiles.$rows.withValue(tile) {  // partial tiles and one tile
             var tiles = 0
             m.forEachTile(0..<out) { _, _, _ in tiles += 1 }

@@ -12,7 +12,7 @@ import TailorTrain
         c.keys = "prompt=q"; c.skipBad = true; c.mask = "all"; c.maxSeq = 77; c.pack = true; c.validSplit = 0.25
         c.templateKwargs = #"{"enable_thinking": false}"#
         c.rank = 4; c.alpha = 3; c.dropout = 0.5; c.rslora = true; c.targets = "q_proj"; c.layers = "0-1"
-        c.adapter = "a"; c.full = true; c.quantize = "q4_0"; c.compute = "bf16"
+        c.adapter = "a"; c.full = true; c.quantize = "q4_0"; c.compute = "bf16"; c.baseDtype = "f32"
         c.optimizer = "sgd"; c.lr = 0.5; c.momentum = 0.9; c.nesterov = true; c.weightDecay = 0.1
         c.schedule = "linear"; c.warmup = 3; c.minLR = 1e-6; c.batchSize = 2; c.gradAccum = 5; c.steps = 9
         c.epochs = 2; c.clip = 0; c.checkpointing = "every:2"; c.seed = 42; c.skipNonfinite = true

@@ -24,6 +24,8 @@ struct Step: ParsableCommand {
     @Option(help: "Block projection weights: f32, or q8_0, q4_0, q4_k, nf4, bf16 (converted at load, as `tailor train --quantize`).")
     var quantize = "f32"
     @Option(help: "Products of block-format bases: f32, or bf16 (as `tailor train --compute bf16`).") var compute = "f32"
+    @Option(help: "Dense frozen matrices: f32, or stored (held as bf16, as `tailor train --base-dtype stored` keeps a bf16 checkpoint).")
+    var baseDtype = "f32"
     @Option(help: "Timed steps (after one warm-up step); the median is reported.") var steps = 3
     @Option(help: "Threads for BLAS and Tailor's loops (default: all cores).") var threads: Int?
     @Flag(help: "Skip the sgemm probe.") var noProbe = false
@@ -32,13 +34,14 @@ struct Step: ParsableCommand {
     func run() throws {
         try FastMath.checkInstructionSetCap()
         let r = try StepResult.measure(shape: shape, batch: batch, seq: seq, rank: rank, checkpointing: checkpointing,
-                                       quantize: quantize, compute: compute, steps: steps, threads: threads, probe: !noProbe)
+                                       quantize: quantize, compute: compute, frozen: try FrozenStorage(parsing: baseDtype),
+                                       steps: steps, threads: threads, probe: !noProbe)
         if json {
             let data = try JSONEncoder().encode(r)
             print(String(decoding: data, as: UTF8.self))
         } else {
             if let p = r.sgemmGFLOPs { print(String(format: "sgemm peak (2048³, %d threads): %.1f GFLOP/s", r.threads, p)) }
-            print("shape \(r.shape)  base \(r.quantize)\(r.compute == "bf16" ? " (bf16 compute)" : "")  batch \(r.batch)×\(r.seq)  r \(r.rank) all-linear  checkpointing \(r.checkpointing)  threads \(r.threads)  AdamW  kernels \(FastMath.kernelSet)")
+            print("shape \(r.shape)  base \(r.quantize)\(r.baseDtype == "stored" ? " (dense matrices stored bf16)" : "")\(r.compute == "bf16" ? " (bf16 compute)" : "")  batch \(r.batch)×\(r.seq)  r \(r.rank) all-linear  checkpointing \(r.checkpointing)  threads \(r.threads)  AdamW  kernels \(FastMath.kernelSet)")
             print(String(format: "median step %.3f s  %.1f tokens/s  %.1f GFLOP/s%@  peak RSS %.2f GiB  loss %.4f  (steps %@)",
                          r.medianStep, r.tokensPerSecond, r.gflops,
                          r.sgemmGFLOPs.map { String(format: " (%.0f%% of sgemm)", 100 * r.gflops / $0) } ?? "",
@@ -53,6 +56,8 @@ struct StepResult: Codable {
     var quantize: String
     /// `bf16` when a block-format base ran its products in bf16 (nil in older results: f32).
     var compute: String?
+    /// `stored` when the dense frozen matrices were held as bf16 (nil in older results: f32).
+    var baseDtype: String?
     var stepSeconds: [Double], medianStep: Double, tokensPerSecond: Double, gflops: Double, sgemmGFLOPs: Double?
     var peakRSSGiB: Double, loss: Float
     /// Whether bf16 products ran on AMX tiles (nil in results from before the field existed).
@@ -61,7 +66,7 @@ struct StepResult: Codable {
     var bestTokensPerSecond: Double { Double(batch * seq) / stepSeconds.min()! }
 
     static func measure(shape: String, batch: Int, seq: Int, rank: Int, checkpointing: String, quantize: String = "f32",
-                        compute: String = "f32", steps: Int, threads: Int?, probe: Bool) throws -> StepResult {
+                        compute: String = "f32", frozen: FrozenStorage = .f32, steps: Int, threads: Int?, probe: Bool) throws -> StepResult {
         if let threads { BLAS.threads = threads; Parallel.workers = threads }
         guard let s = BenchShape.all.first(where: { $0.name == shape }) else { throw ValidationError("unknown shape \(shape)") }
         let policy: CheckpointPolicy
@@ -82,7 +87,7 @@ struct StepResult: Codable {
         let peak = probe ? SgemmProbe.measure() : nil
         BufferPool.trim()  // the probe's buffers are not part of training
 
-        let model = try s.makeModel(seed: 1, quantize: base)
+        let model = try s.makeModel(seed: 1, quantize: base, frozen: frozen)
         switch compute {
         case "f32": break
         case "bf16": try model.computeInBF16()
@@ -116,7 +121,7 @@ struct StepResult: Codable {
         // LoRA training: forward (2N) + input gradients (2N) [+ recomputed forward (2N)].
         let flops = tokens * ((2 + recompute) * s.forwardLinearFLOPsPerToken + (3 + recompute) * s.attentionFLOPsPerToken(seq: seq))
         return StepResult(shape: s.name, batch: batch, seq: seq, rank: rank, checkpointing: checkpointing, threads: BLAS.threads,
-                          quantize: base?.rawValue ?? "f32", compute: compute,
+                          quantize: base?.rawValue ?? "f32", compute: compute, baseDtype: frozen.rawValue,
                           stepSeconds: times, medianStep: median, tokensPerSecond: tokens / median,
                           gflops: flops / median / 1e9, sgemmGFLOPs: peak, peakRSSGiB: PeakMemory.gibibytes, loss: loss,
                           amx: BF16MatMul.usesAMX)

@@ -34,7 +34,7 @@ enum QuantizedKernels {
     }
 
     static func run(random: ([Int], Float) -> Tensor, timer: KernelTimer) throws {
-        print("quantized matmul (tile of \(QuantizedTiles.rows) rows dequantized per sgemm; bf16 on AMX: \(BF16MatMul.usesAMX)); ratio = sgemm time / this time")
+        print("quantized matmul (fp32 tiles of up to 16 MiB, at least 256 rows, dequantized per sgemm; bf16 tiles of 256 rows; bf16 on AMX: \(BF16MatMul.usesAMX)); ratio = sgemm time / this time")
         for (m, n, k, label) in shapes {
             let dense = random([n, k], 0.035)
             let x = random([m, k], 1), dy = random([m, n], 1)

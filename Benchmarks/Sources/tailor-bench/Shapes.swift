@@ -53,7 +53,9 @@ struct BenchShape {
 
     /// A model with random weights (std ≈ 0.02, norms 1). With `quantize`, the seven block
     /// projections are quantized as they are made, exactly as `tailor train --quantize` does at load.
-    func makeModel(seed: UInt64, quantize: BaseQuantization? = nil) throws -> LlamaModel {
+    /// A random model of this shape; `frozen: .stored` holds the dense matrices as a bf16 checkpoint's
+    /// would load with `--base-dtype stored` (frozen BF16, converted to fp32 tile by tile).
+    func makeModel(seed: UInt64, quantize: BaseQuantization? = nil, frozen: FrozenStorage = .f32) throws -> LlamaModel {
         let config = try ModelConfiguration(json: Data(configJSON.utf8), source: "\(name) shape")
         var rng = SeededGenerator(seed: seed)
         func random(_ name: String, _ shape: [Int]) -> Tensor {
@@ -65,8 +67,11 @@ struct BenchShape {
             }
             return t
         }
-        guard let quantize else { return try LlamaModel(configuration: config, load: random) }
-        return try LlamaModel(configuration: config, quantizing: quantize, source: "\(name) shape", load: random)
+        let stored = frozen == .stored ? { (name: String, shape: [Int]) throws -> (any LinearWeight)? in
+            try QuantizedMatrix(name: name, quantizing: random(name, shape), as: .bf16)
+        } : nil
+        guard let quantize else { return try LlamaModel(configuration: config, load: random, loadLinear: stored, loadTable: stored) }
+        return try LlamaModel(configuration: config, quantizing: quantize, source: "\(name) shape", loadTable: stored, load: random)
     }
 
     /// Matmul FLOPs of one token through the frozen linear layers and the head, forward only (2·N).
