@@ -75,8 +75,10 @@ final class ProgressPrinter {
         if c.full {
             text += "  tailor generate --model \(out) \(chat)\n"
         } else {
-            // The base as it was trained on (QLoRA's quantization, bf16 compute).
+            // The base as it was trained on (QLoRA's quantization, bf16 compute, storage, template variables).
             let base = (c.quantize.map { " --quantize \($0)" } ?? "") + (c.compute == "f32" ? "" : " --compute \(c.compute)")
+                + (c.frozenStorage == .stored ? "" : " --base-dtype \(c.frozenStorage.rawValue)")
+                + (c.templateKwargs.map { " --template-kwargs '\($0.replacingOccurrences(of: "'", with: "'\\''"))'" } ?? "")
             text += "  tailor generate --model \(c.model)\(base) --adapter \(out) \(chat) --compare\n"
             text += "  tailor eval --model \(c.model)\(base) --adapter \(out) --data \(c.validData ?? c.data)\n"
         }

@@ -65,13 +65,15 @@ import TailorTestSupport
         let data = try Self.chatData(in: work)
         let out = work.appendingPathComponent("out")
         let r = try runTailor(["train", "--model", model.path, "--data", data.path, "--output", out.path, "--quantize", "q4_0",
-                               "--compute", "bf16", "--steps", "2", "--batch-size", "2", "--save-every", "1", "--json"])
+                               "--compute", "bf16", "--base-dtype", "f32", "--template-kwargs", #"{"x": "it's"}"#,
+                               "--steps", "2", "--batch-size", "2", "--save-every", "1", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let losses = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             .filter { $0["type"] as? String == "train" }.compactMap { $0["loss"] as? Double }
         #expect(losses.count == 2 && losses.allSatisfy(\.isFinite), "\(r.stdout)")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("adapter_model.safetensors").path))
-        #expect((r.stdout + r.stderr).contains("tailor eval --model \(model.path) --quantize q4_0 --compute bf16 --adapter"), "the suggested eval holds the base as trained")
+        #expect((r.stdout + r.stderr).contains(#"tailor eval --model \#(model.path) --quantize q4_0 --compute bf16 --base-dtype f32 --template-kwargs '{"x": "it'\''s"}' --adapter"#),
+                "the suggested eval holds the base as trained: \(r.stderr)")
         // eval on the base as trained: the same quantized base, in bf16 or in fp32 compute.
         var evalLosses: [Double] = []
         for compute in ["f32", "bf16"] {
