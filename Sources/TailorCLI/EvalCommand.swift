@@ -13,7 +13,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "PEFT LoRA adapter folder.") var adapter: String?
     @OptionGroup var base: BaseOptions
     @OptionGroup var templateOptions: TemplateOptions
-    @Option(help: "A .jsonl file (or a folder: its valid.jsonl, else train.jsonl).") var data: String
+    @Option(help: "A .jsonl or .json file (or a folder: its valid file, else its train file).") var data: String
     @Option(help: "Data format: \(DatasetFormat.choices) (default: detected).") var format: String?
     @Option(help: "Scored tokens: completions or all (default completions).") var mask = "completions"
     @Option(help: "Tokens per example; longer ones are cut, keeping the start.") var maxSeq = 1024

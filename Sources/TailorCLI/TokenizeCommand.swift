@@ -17,7 +17,7 @@ struct TokenizeCommand: ParsableCommand {
     @Option(help: "Model folder with tokenizer.json (and optionally tokenizer_config.json, chat_template.jinja).")
     var model: String
     @Option(help: "Text to tokenize.") var text: String?
-    @Option(help: "A .jsonl file, or a folder with train.jsonl.") var data: String?
+    @Option(help: "A .jsonl or .json file, or a folder with train.jsonl or train.json.") var data: String?
     @Option(help: "Record format: \(DatasetFormat.choices) (default: detected).") var format: String?
     @Option(help: "Trained tokens: completions (assistant turns / completions) or all.") var mask: String = "completions"
     @Option(name: .customLong("key"), help: "Key remapping, e.g. --key prompt=question (repeatable).")

@@ -17,8 +17,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "YAML file with any of the options below.") var config: String?
     @Option(help: "Hugging Face model folder or .gguf file.") var model: String?
-    @Option(help: "A .jsonl file, or a folder with train.jsonl (+ valid.jsonl).") var data: String?
-    @Option(help: "Validation .jsonl (default: valid.jsonl beside the data, else a --valid-split).") var validData: String?
+    @Option(help: "A .jsonl or .json file (JSON Lines, or an array of objects), or a folder with train.jsonl or train.json (+ valid).") var data: String?
+    @Option(help: "Validation .jsonl or .json (default: valid.jsonl or valid.json beside the data, else a --valid-split).") var validData: String?
     @Option(help: "Output folder (adapter, checkpoints, metrics.jsonl, loss.svg).") var output: String?
     @Option(help: "Data format: \(DatasetFormat.choices) (default: detected per file).") var format: String?
     @Option(help: "Record key remapping, e.g. --key prompt=question (repeatable).") var key: [String] = []

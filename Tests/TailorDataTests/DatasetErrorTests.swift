@@ -29,7 +29,7 @@ import Testing
             Issue.record("loaded \(loaded.examples.count) examples, expected an error containing \(fragment)",
                          sourceLocation: sourceLocation)
         } catch let e as DatasetError {
-            let location = line.map { "data.jsonl:\($0): " } ?? "data.jsonl: "
+            let name = url.lastPathComponent, location = line.map { "\(name):\($0): " } ?? "\(name): "
             #expect(e.description.contains(location), "\(e)", sourceLocation: sourceLocation)
             #expect(e.description.contains(url.path), "\(e)", sourceLocation: sourceLocation)
             #expect(e.description.contains(fragment), "\(e)", sourceLocation: sourceLocation)
@@ -141,6 +141,31 @@ import Testing
                         options: DatasetOptions(skipBad: true))
     }
 
+    /// A file that starts with `[` is one JSON array of records (LLaMA-Factory's and `alpaca_data.json`'s
+    /// layout): records load as the same lines would, each named by the line it starts on, and a bad array
+    /// or record is an error at its line.
+    @Test func jsonArrayFilesLoadLikeJSONLines() throws {
+        let records = [#"{"text": "Hi, [there]"}"#, #"{"text": "a \" } ] , brace \\"}"#, "{\n  \"text\": \"two\\nlines\"\n}"]
+        let encoder = try DatasetFixtureTests.tiny()
+        let lines = try encoder.load(try Self.file(records.map { $0.replacingOccurrences(of: "\n", with: " ") }))
+        let array = try encoder.load(try Self.file(bytes: Array(("\u{FEFF}\n [ " + records.joined(separator: " ,\n") + "\n]\n").utf8), name: "data.json"))
+        #expect(array.examples.map(\.ids) == lines.examples.map(\.ids) && array.texts == lines.texts)
+        #expect(array.examples.map(\.source).map { $0.split(separator: ":").last! } == ["2", "3", "4"])
+        let cases: [(String, Int?, String)] = [
+            ("[\n" + records[0] + ",\n", 1, "the JSON array that starts here is not closed"),
+            ("[]", 1, "the JSON array is empty"),
+            ("[" + records[0] + ",\n,\n" + records[1] + "]", 2, "expected a JSON object before ',' at column 1"),
+            ("[" + records[0] + ",]", 1, "expected a JSON object before ']'"),
+            ("[" + records[0] + "]\n{}", 2, "unexpected text after the JSON array that closes on line 1"),
+            ("[" + records[0] + ",\n  {\"text\": \n \"x\" \"y\"}]", 2, #"invalid JSON: expected ',' or '}', found '"' at line 3, column 6"#),
+            ("[" + records[0] + ",\n" + #"{"prompt": "a", "completion": "b"}"# + "]", 2,
+             "this record is in prompt/completion format but the record at line 1 is in text format"),
+        ]
+        for (text, line, fragment) in cases {
+            try expectError(try Self.file(bytes: Array(text.utf8), name: "data.json"), line: line, fragment)
+        }
+    }
+
     @Test func filesResolveWithClearErrors() throws {
         let dir = try Self.file([Self.good], name: "train.jsonl").deletingLastPathComponent()
         try Data().write(to: dir.appendingPathComponent("valid.jsonl"))
@@ -150,9 +175,16 @@ import Testing
         #expect(single.valid == nil)
         let cases: [(URL, String)] = [
             (dir.appendingPathComponent("nope.jsonl"), "no such file or folder"),
-            (try Self.file([Self.good], name: "data.json"), "expected a .jsonl file"),
+            (try Self.file([Self.good], name: "data.csv"), "expected a .jsonl file"),
             (try Self.file([Self.good], name: "other.jsonl").deletingLastPathComponent(), "the folder has no train.jsonl (it has other.jsonl)"),
+            (dir, "the folder has both valid.jsonl and valid.json; keep one"),
         ]
+        // .json files and folders of them resolve like .jsonl ones.
+        let jsonDir = try Self.file(["[" + Self.good + "]"], name: "train.json").deletingLastPathComponent()
+        try Data().write(to: jsonDir.appendingPathComponent("valid.json"))
+        let j = try DatasetFiles.resolve(jsonDir)
+        #expect(j.train.lastPathComponent == "train.json" && j.valid?.lastPathComponent == "valid.json")
+        try Data().write(to: dir.appendingPathComponent("valid.json"))
         for (url, fragment) in cases {
             #expect(throws: DatasetError.self) { try DatasetFiles.resolve(url) }
             do { _ = try DatasetFiles.resolve(url) } catch let e as DatasetError {

@@ -28,11 +28,13 @@ public struct LoadedDataset: Sendable {
 }
 
 extension DatasetEncoder {
-    /// Reads, validates and encodes a JSONL file: one JSON object per line.
+    /// Reads, validates and encodes a dataset file: JSON Lines (one JSON object per line), or one JSON array of
+    /// objects when the file starts with `[` (as `alpaca_data.json` does), whatever its extension.
     ///
     /// - Lines are split on `\n` (a trailing `\r` is JSON whitespace); a UTF-8 byte order mark at the start of the
     ///   file is ignored. Lines holding only whitespace are skipped wherever they are, but still counted, so
-    ///   `path:line` in messages is the line an editor shows.
+    ///   `path:line` in messages is the line an editor shows. In an array, a record's `path:line` is the line
+    ///   where it starts.
     /// - Without ``DatasetOptions/format`` the format is detected from each record's keys; all records must agree.
     /// - Every problem — malformed JSON, invalid UTF-8, a NUL byte, a non-object line, a missing, empty or
     ///   mistyped field, an unknown role, a conversation without an assistant turn, mixed formats, a template
@@ -54,12 +56,16 @@ extension DatasetEncoder {
         } catch {
             throw DatasetError(location: path, message: "cannot read file (\(error.localizedDescription))")
         }
-        let lines = data.withUnsafeBytes { Self.lineRanges(UnsafeRawBufferPointer($0)) }
+        let split: RecordRanges
+        do { split = try data.withUnsafeBytes { try RecordRanges(UnsafeRawBufferPointer($0)) } } catch let error as LocatedRecordError {
+            throw DatasetError(location: "\(path):\(error.line)", message: error.message)
+        }
+        let lines = split.records
         guard !data.isEmpty else {
-            throw DatasetError(location: "\(path):1", message: "the file is empty; expected one JSON object per line")
+            throw DatasetError(location: "\(path):1", message: "the file is empty; expected one JSON object per line (or a JSON array of objects)")
         }
         guard !lines.isEmpty else {
-            throw DatasetError(location: "\(path):1", message: "the file has only blank lines; expected one JSON object per line")
+            throw DatasetError(location: "\(path):1", message: "the file has only blank lines; expected one JSON object per line (or a JSON array of objects)")
         }
 
         // Parse, detect and encode each line; lines are independent, so chunks run in parallel.
@@ -72,9 +78,9 @@ extension DatasetEncoder {
                 let out = UncheckedSendable(out), buffer = UncheckedSendable(buffer)
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
                     for i in (c * chunk)..<min(lines.count, (c + 1) * chunk) {
-                        let (number, range) = lines[i]
-                        out.value[i] = encodeLine(UnsafeRawBufferPointer(rebasing: buffer.value[range]),
-                                                  options: options, source: "\(path):\(number)")
+                        let r = lines[i]
+                        out.value[i] = encodeLine(UnsafeRawBufferPointer(rebasing: buffer.value[r.range]),
+                                                  options: options, source: "\(path):\(r.line)", start: (r.line, r.column))
                     }
                 }
             }
@@ -86,13 +92,14 @@ extension DatasetEncoder {
         dataset.examples.reserveCapacity(lines.count)
         dataset.texts.reserveCapacity(lines.count)
         for (i, result) in results.enumerated() {
-            let number = lines[i].number, location = "\(path):\(number)"
+            let number = lines[i].line, location = "\(path):\(number)"
             var failure: RecordError?
             switch result! {
             case .failure(let e): failure = e
             case .success(let format, var example, let text):
                 if options.format == nil, let first = fileFormat, first.format != format {
-                    failure = RecordError("this line is in \(format.label) format but line \(first.line) is in "
+                    let (this, that) = split.isArray ? ("record", "the record at line") : ("line", "line")
+                    failure = RecordError("this \(this) is in \(format.label) format but \(that) \(first.line) is in "
                                           + "\(first.format.label) format; one file must use one format")
                 } else {
                     if fileFormat == nil { fileFormat = (format, number) }
@@ -108,7 +115,7 @@ extension DatasetEncoder {
         }
         guard let fileFormat else {
             let first = dataset.skipped.first.map { " (first: \($0.location): \($0.reason))" } ?? ""
-            throw DatasetError(location: path, message: "no usable examples: all \(lines.count) lines were skipped\(first)")
+            throw DatasetError(location: path, message: "no usable examples: all \(lines.count) \(split.isArray ? "records" : "lines") were skipped\(first)")
         }
         dataset.format = fileFormat.format
         return dataset
@@ -119,8 +126,8 @@ extension DatasetEncoder {
         case failure(RecordError)
     }
 
-    /// Parses, validates and encodes one line.
-    func encodeLine(_ bytes: UnsafeRawBufferPointer, options: DatasetOptions, source: String) -> LineResult {
+    /// Parses, validates and encodes one record (a line, or an element of an array starting at `start`).
+    func encodeLine(_ bytes: UnsafeRawBufferPointer, options: DatasetOptions, source: String, start: (line: Int, column: Int) = (1, 1)) -> LineResult {
         do {
             if let nul = bytes.firstIndex(of: 0) {
                 let column = bytes[..<nul].reduce(1) { $1 & 0xC0 != 0x80 ? $0 + 1 : $0 }
@@ -130,7 +137,10 @@ extension DatasetEncoder {
             do {
                 value = try JSONValue(parsing: bytes)
             } catch let e as JSONParseError {
-                throw RecordError("invalid JSON: \(e.message) at column \(e.column)")
+                // A line's error at its column; a multi-line record's at the file's line and column.
+                guard e.line > 1 || start.column > 1 else { throw RecordError("invalid JSON: \(e.message) at column \(e.column)") }
+                let column = e.line == 1 ? start.column + e.column - 1 : e.column
+                throw RecordError("invalid JSON: \(e.message) at line \(start.line + e.line - 1), column \(column)")
             }
             guard case .object(let object) = value else {
                 throw RecordError("expected a JSON object, got \(typeName(value))")
@@ -144,27 +154,6 @@ extension DatasetEncoder {
         } catch {
             return .failure(RecordError("\(error)"))
         }
-    }
-
-    /// The non-blank lines of `buffer`: 1-based line number and byte range (without the `\n`, BOM removed).
-    static func lineRanges(_ buffer: UnsafeRawBufferPointer) -> [(number: Int, range: Range<Int>)] {
-        var out: [(number: Int, range: Range<Int>)] = []
-        let n = buffer.count
-        guard n > 0, let base = buffer.baseAddress else { return out }
-        var start = n >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF ? 3 : 0
-        var number = 0
-        while start < n {
-            number += 1
-            let end = memchr(base + start, 0x0A, n - start).map { UnsafeRawPointer($0) - base } ?? n
-            var blank = true
-            for i in start..<end where !(buffer[i] == 0x20 || buffer[i] == 0x09 || buffer[i] == 0x0D) {
-                blank = false
-                break
-            }
-            if !blank { out.append((number, start..<end)) }
-            start = end + 1
-        }
-        return out
     }
 }
 

@@ -156,36 +156,41 @@ struct RecordError: Error {
 
 /// Finding the dataset files behind `--data`.
 public enum DatasetFiles {
-    /// Resolves `--data`: a `.jsonl` file is the training set; a folder must hold `train.jsonl` and may hold
-    /// `valid.jsonl` and `test.jsonl`.
+    /// Resolves `--data`: a `.jsonl` or `.json` file is the training set; a folder must hold `train.jsonl` (or
+    /// `train.json`) and may hold `valid` and `test` files the same way.
     /// - Parameter url: A file or folder.
     /// - Returns: The training file and the validation and test files when present.
-    /// - Throws: ``DatasetError`` naming the path when it does not exist, is not a `.jsonl` file, or is a folder
-    ///   without `train.jsonl`.
+    /// - Throws: ``DatasetError`` naming the path when it does not exist, is not a `.jsonl` or `.json` file, or is a
+    ///   folder without a training file or with both `name.jsonl` and `name.json`.
     public static func resolve(_ url: URL) throws -> (train: URL, valid: URL?, test: URL?) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw DatasetError(location: url.path, message: "no such file or folder")
         }
         if !isDirectory.boolValue {
-            guard url.pathExtension.lowercased() == "jsonl" else {
-                throw DatasetError(location: url.path, message: "expected a .jsonl file (one JSON object per line) "
-                                   + "or a folder with train.jsonl")
+            guard ["jsonl", "json"].contains(url.pathExtension.lowercased()) else {
+                throw DatasetError(location: url.path, message: "expected a .jsonl file (one JSON object per line), a .json file "
+                                   + "(JSON Lines or an array of objects) or a folder with train.jsonl")
             }
             return (url, nil, nil)
         }
-        func file(_ name: String) -> URL? {
-            let f = url.appendingPathComponent(name)
-            var dir: ObjCBool = false
-            return FileManager.default.fileExists(atPath: f.path, isDirectory: &dir) && !dir.boolValue ? f : nil
+        func file(_ stem: String) throws -> URL? {
+            let found = ["jsonl", "json"].map { url.appendingPathComponent("\(stem).\($0)") }.filter { f in
+                var dir: ObjCBool = false
+                return FileManager.default.fileExists(atPath: f.path, isDirectory: &dir) && !dir.boolValue
+            }
+            guard found.count < 2 else {
+                throw DatasetError(location: url.path, message: "the folder has both \(stem).jsonl and \(stem).json; keep one")
+            }
+            return found.first
         }
-        guard let train = file("train.jsonl") else {
+        guard let train = try file("train") else {
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: url.path))?.sorted() ?? []
             let listing = contents.isEmpty ? "it is empty" : "it has " + contents.prefix(10).joined(separator: ", ")
                 + (contents.count > 10 ? ", …" : "")
             throw DatasetError(location: url.path, message: "the folder has no train.jsonl (\(listing))")
         }
-        return (train, file("valid.jsonl"), file("test.jsonl"))
+        return (train, try file("valid"), try file("test"))
     }
 }
 
