@@ -9,6 +9,7 @@
 #if TAILOR_X86
 #include <math.h>
 #include "vec8.h"
+#include "causal_rows.h"
 
 // Within a loop over j with `left` elements from j on: whole vectors by plain loads and stores,
 // the last partial one masked.
@@ -121,11 +122,6 @@ AVX2 void tailor_avx2_exp_scaled(const float *x, float *y, long n, float shift, 
         long left = n - j;
         STORE(y + j, _mm256_mul_ps(exp8(_mm256_sub_ps(LOAD(x + j), sh)), sc));
     }
-}
-
-static void zero_outside(float *row, int lo, int hi, int cols) {
-    for (int j = 0; j < lo; j++) row[j] = 0;
-    for (int j = hi + 1; j < cols; j++) row[j] = 0;
 }
 
 AVX2 void tailor_avx2_attention_softmax_rows(float *scores, int rows, int cols, const int32_t *first_key, int key_offset,

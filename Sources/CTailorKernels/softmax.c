@@ -4,15 +4,10 @@
 #include <math.h>
 #include <immintrin.h>
 #include "vec16.h"
+#include "causal_rows.h"
 
 // The row passes of tiled causal attention, in 16 lanes. Swift compiles for baseline x86-64
 // (4-lane SSE), where these passes took about a third of attention's time at seq 2048.
-
-__attribute__((target("avx512f")))
-static void zero_outside(float *row, int lo, int hi, int cols) {
-    for (int j = 0; j < lo; j++) row[j] = 0;
-    for (int j = hi + 1; j < cols; j++) row[j] = 0;
-}
 
 // x[0..<n] = e^(x − max x) in place; returns their sum and sets *max.
 __attribute__((target("avx512f")))
