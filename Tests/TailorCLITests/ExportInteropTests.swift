@@ -44,6 +44,16 @@ import TailorTestSupport
         try check("check_export.py", [SPMFixture.model.path, SPMFixture.adapter.path, work.path, fixture("spm/expected.json").path])
     }
 
+    /// A GGUF from llama.cpp's converter with Llama 3.1 RoPE as `rope_freqs.weight` alone, merged by Tailor: the HF
+    /// folder has the rope_scaling back and scores as PEFT does, llama.cpp runs the merged GGUF the same
+    /// (check_converter_gguf.py).
+    @Test(.enabled(if: python != nil))
+    func interopConverterRopeFrequencies() throws {
+        let work = temporaryFolder("tailor-interop-rope-freqs")
+        defer { try? FileManager.default.removeItem(at: work) }
+        try check("check_converter_gguf.py", [work.path])
+    }
+
     /// `merge --type q4_k_m` / `q5_k_m` against llama.cpp's own quantizer of the f32 export (check_quant_mix.py):
     /// every tensor's type and bytes, tied and untied, with and without fallbacks.
     @Test(.enabled(if: python != nil))
