@@ -32,6 +32,7 @@ struct GenerateCommand: ParsableCommand {
         try reportingErrors {
             guard (prompt == nil) != (chat == nil) else { throw TailorError("give exactly one of --prompt or --chat") }
             guard system == nil || chat != nil else { throw TailorError("--system goes with --chat") }
+            guard templateOptions.templateKwargs == nil || chat != nil else { throw TailorError("--template-kwargs goes with --chat") }
             guard !compare || adapter != nil else { throw TailorError("--compare needs --adapter") }
             var bundle = try base.load(model)
             try templateOptions.apply(to: &bundle)

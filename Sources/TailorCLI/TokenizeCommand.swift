@@ -30,6 +30,7 @@ struct TokenizeCommand: ParsableCommand {
         try reportingErrors {
             try mappingDataErrors {
                 guard (text == nil) != (data == nil) else { throw TailorError("give exactly one of --text and --data") }
+                guard templateKwargs == nil || data != nil else { throw TailorError("--template-kwargs goes with --data (--text is not rendered)") }
                 var encoder: DatasetEncoder
                 if model.lowercased().hasSuffix(".gguf") {
                     let file = try GGUFFile(path: model)

@@ -30,8 +30,8 @@ extension GGUFModel {
     /// where `s = (L/λ − low)/(high − low)` for wavelength λ and original context L. The divisors fix
     /// only `L/(high − low)` and `low/(high − low)`, so `low` is taken as 1 (every Llama 3.x release's);
     /// two or more in-between divisors then give L and `high` by least squares, one gives L with
-    /// `high` = 4 (again every release's). Each candidate, rounded (L to an integer, `high` to 1e-3) and
-    /// not, is kept only if it reproduces every divisor.
+    /// `high` = 4 (again every release's), and L = 8192, `high` = 4 is tried last. Each candidate, rounded
+    /// (L to an integer, `high` to 1e-3) and not, is kept only if it reproduces every divisor.
     public static func llama3Scaling(factors: [Float], headDim: Int, theta: Float) -> RoPEScaling? {
         let base = RoPE.inverseFrequencies(headDim: headDim, theta: theta, scaling: .none)
         guard factors.count == base.count, factors.allSatisfy({ $0.isFinite && $0 >= 1 - 1e-6 }),

@@ -57,6 +57,11 @@ import TailorTestSupport
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.contains(#"{"enable_thinking":false}"#), "\(dry.stdout)")
 
+        for (args, message) in [(["tokenize", "--model", model.path, "--text", "Hi"], "--template-kwargs goes with --data"),
+                                (["generate", "--model", model.path, "--prompt", "Hi"], "--template-kwargs goes with --chat")] {
+            let r = try runTailor(args + ["--template-kwargs", "{}"])
+            #expect(r.status != 0 && r.stderr.contains(message), "\(r.stderr)")
+        }
         let bad = try runTailor(["train", "--model", model.path, "--data", data.path, "--template-kwargs", "enable_thinking=false", "--dry-run"])
         #expect(bad.status != 0 && bad.stderr.contains("--template-kwargs: not JSON"), "\(bad.stderr)")
         try FileManager.default.removeItem(at: model.appendingPathComponent("chat_template.jinja"))
