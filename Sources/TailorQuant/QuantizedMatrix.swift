@@ -54,6 +54,9 @@ extension TiledMatrix {
 
     public func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
         if let m = self as? any BF16Computable, m.bf16Products { return m.multiplyBF16(x, rows: rows, outputs: outputs, into: y, ldy: ldy) }
+        if rows <= QuantizedMatrix.halfRowsLimit, let q = self as? QuantizedMatrix, q.multiplyHalfRows(x, rows: rows, outputs: outputs, into: y, ldy: ldy) {
+            return
+        }
         let k = inFeatures
         forEachTile(outputs) { lo, hi, tile in  // y[:, lo..<hi] = x · tileᵀ
             BLAS.gemm(transB: true, m: rows, n: hi - lo, k: k, a: x, lda: k, b: tile, ldb: k, c: y + (lo - outputs.lowerBound), ldc: ldy)
@@ -143,6 +146,27 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
         for (i, r) in rows.enumerated() { starts[i] = bytes + Int(rowOrder?[r] ?? Int32(r)) * rowBytes }
         tailor_block_pack_bf16(Int32(type.id), starts, nil, nil, Int32(rows.count), Int32(inFeatures), transposed ? 1 : 0,
                                Int32(tileRows), Int32(strip), packed)
+    }
+
+    /// Most rows of x that ``multiplyHalfRows(_:rows:outputs:into:ldy:)`` takes: a decoding step's.
+    static let halfRowsLimit = 4
+
+    /// `y = x · W[outputs]ᵀ` for at most ``halfRowsLimit`` rows of a BF16 or F16 matrix, each weight converted in
+    /// registers as it is read (AVX-512): a decoding step reads W once at 2 bytes a weight instead of
+    /// converting it into fp32 tiles first. False (nothing written) for other types or without AVX-512.
+    public func multiplyHalfRows(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int,
+                                 kernels: FastMath.KernelLevel = FastMath.kernels) -> Bool {
+        guard type == .bf16 || type == .f16, rows <= Self.halfRowsLimit, kernels == .avx512 else { return false }
+        let w = base.assumingMemoryBound(to: UInt16.self), k = Int32(inFeatures), bf16: Int32 = type == .bf16 ? 1 : 0
+        Parallel.forEachChunk(outputs.count, minChunk: max(1, 32768 / max(1, inFeatures))) { c in
+            let lo = Int32(outputs.lowerBound + c.lowerBound), hi = Int32(outputs.lowerBound + c.upperBound)
+            if let rowOrder {
+                rowOrder.withUnsafeBufferPointer { tailor_half_rows_dot(w, $0.baseAddress, bf16, lo, hi, k, x, Int32(rows), y + c.lowerBound, ldy) }
+            } else {
+                tailor_half_rows_dot(w, nil, bf16, lo, hi, k, x, Int32(rows), y + c.lowerBound, ldy)
+            }
+        }
+        return true
     }
 
     /// The stored bytes of W, rows in storage order.

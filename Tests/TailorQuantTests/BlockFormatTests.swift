@@ -107,6 +107,35 @@ import TailorTestSupport
         } }
     }
 
+    /// A decoding step's product on a BF16 or F16 matrix (1–4 rows, weights converted in registers) equals
+    /// the product with the dequantized matrix, for an output slice, a row order and a width that is not a
+    /// multiple of 16; five rows, or another type, are left to the tiled product.
+    @Test(arguments: [GGMLType.bf16, .f16])
+    func halfRowsMatchDequantizedProduct(_ type: GGMLType) throws {
+        var rng = TestRandom(seed: 11)
+        let out = 70, inF = 40
+        let plain = try QuantizedMatrix(name: "w", quantizing: rng.tensor([out, inF]), as: type)
+        let order = (0..<Int32(out)).reversed().map { $0 }
+        let box = ByteBox(Array(plain.bytes))
+        let reordered = try QuantizedMatrix(name: "w", type: type, outFeatures: out, inFeatures: inF,
+                                            bytes: UnsafeRawBufferPointer(start: box.pointer, count: box.count), owner: box, rowOrder: order)
+        for m in [plain, reordered] {
+            let dense = m.dequantized(), outputs = 3..<61
+            for rows in 1...4 {
+                let x = rng.tensor([rows, inF])
+                let y = Tensor(zeros: [rows, 80]), ref = Tensor(zeros: [rows, 80])
+                #expect(m.multiplyHalfRows(x.pointer, rows: rows, outputs: outputs, into: y.pointer, ldy: 80) == FastMath.usesAVX512)
+                guard FastMath.usesAVX512 else { continue }
+                BLAS.gemmReference(transB: true, m: rows, n: outputs.count, k: inF, a: x.pointer, lda: inF, b: dense.pointer + outputs.lowerBound * inF,
+                                   ldb: inF, c: ref.pointer, ldc: 80)
+                expectClose(y, ref, atol: 1e-5, rtol: 1e-5, "\(type) \(rows) rows, row order \(m.rowOrder != nil)")
+            }
+            #expect(!m.multiplyHalfRows(rng.tensor([5, inF]).pointer, rows: 5, outputs: outputs, into: Tensor(zeros: [5, 80]).pointer, ldy: 80))
+        }
+        let q8 = try QuantizedMatrix(name: "w", quantizing: rng.tensor([out, 64]), as: .q8_0)
+        #expect(!q8.multiplyHalfRows(rng.tensor([1, 64]).pointer, rows: 1, outputs: 0..<out, into: Tensor(zeros: [1, out]).pointer, ldy: out))
+    }
+
     @Test func rowOrderPermutesRows() throws {
         var rng = TestRandom(seed: 5)
         let w = rng.tensor([4, 32])

@@ -122,6 +122,11 @@ void tailor_skinny_rank_update(const float *t, int ldt, int rows, int r, const f
 void tailor_skinny_outer(const float *t, int ldt, int rows, int r, const float *x, long ldx, int c_lo, int c_hi, float alpha,
                          float *out, int ldo, int accumulate);
 
+/// y[r·ldy + (o − o0)] = Σ_c x[r·k + c]·W[order ? order[o] : o][c] for r < rows ≤ 4 and o0 ≤ o < o1, with W's
+/// rows of k BF16 (bf16 ≠ 0) or F16 values converted in registers (AVX-512F, F16C): a decoding step's product.
+void tailor_half_rows_dot(const uint16_t *w, const int32_t *order, int bf16, int o0, int o1, int k, const float *x, int rows,
+                          float *y, long ldy);
+
 /// h = silu(gate)·up over n elements (AVX-512F; call only when tailor_avx512_available()).
 void tailor_swiglu_forward(const float *gate, const float *up, float *h, long n);
 
