@@ -214,4 +214,27 @@ void tailor_block_pack_bf16(int type, const uint8_t *const *rows, const float *c
     }
 }
 
+// y[r·ldy + (o − o0)] = Σ_c x[r·k + c]·W[o][c] for r < rows (at most 4: a decoding step) and o0 ≤ o < o1,
+// row o of W at base + (order ? order[o] : o)·row_bytes in a block_floats format: the blocks are read
+// once and decoded in registers (the same values as the Swift loops), where the tiled product would
+// decode each matrix into fp32 tiles first.
+__attribute__((target("avx512f,f16c")))
+void tailor_block_rows_dot(int type, const uint8_t *base, long row_bytes, const int32_t *order, int o0, int o1, int k,
+                           const float *x, int rows, float *y, long ldy) {
+    int blocks = k / 32;
+    for (int o = o0; o < o1; o++) {
+        const uint8_t *row = base + (long)(order ? order[o] : o) * row_bytes;
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int kb = 0; kb < blocks; kb++) {
+            __m512 lo, hi;
+            block_floats(row, NULL, _mm512_setzero_ps(), kb, type, &lo, &hi);
+            for (int r = 0; r < rows; r++) {
+                const float *xr = x + (long)r * k + 32 * kb;
+                acc[r] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xr + 16), _mm512_fmadd_ps(lo, _mm512_loadu_ps(xr), acc[r]));
+            }
+        }
+        for (int r = 0; r < rows; r++) y[(long)r * ldy + (o - o0)] = _mm512_reduce_add_ps(acc[r]);
+    }
+}
+
 #endif

@@ -132,30 +132,4 @@ void tailor_skinny_outer(const float *t, int ldt, int rows, int r, const float *
     }
 }
 
-// y[r·ldy + (o − o0)] = Σ_c x[r·k + c]·W[order[o]][c] for r < rows (at most 4: a decoding step) and
-// o0 ≤ o < o1, W in 16-bit rows of k (BF16 when bf16, else F16) converted in registers: the rows are
-// read once, at half the bytes of fp32, where the tiled product would convert each to an fp32 tile first.
-__attribute__((target("avx512f,f16c")))
-void tailor_half_rows_dot(const uint16_t *w, const int32_t *order, int bf16, int o0, int o1, int k, const float *x, int rows,
-                          float *y, long ldy) {
-    for (int o = o0; o < o1; o++) {
-        const uint16_t *wr = w + (long)(order ? order[o] : o) * k;
-        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-        int c = 0;
-        for (; c + 16 <= k; c += 16) {
-            __m256i h = _mm256_loadu_si256((const __m256i *)(wr + c));
-            __m512 wv = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)) : _mm512_cvtph_ps(h);
-            for (int r = 0; r < rows; r++) acc[r] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + (long)r * k + c), acc[r]);
-        }
-        for (int r = 0; r < rows; r++) {
-            float s = _mm512_reduce_add_ps(acc[r]);
-            for (int t = c; t < k; t++) {
-                union { uint32_t u; float f; } v = {.u = (uint32_t)wr[t] << 16};
-                s += (bf16 ? v.f : _cvtsh_ss(wr[t])) * x[(long)r * k + t];
-            }
-            y[(long)r * ldy + (o - o0)] = s;
-        }
-    }
-}
-
 #endif

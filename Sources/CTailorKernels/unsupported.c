@@ -39,8 +39,8 @@ void tailor_block_pack_bf16(int type, const uint8_t *const *rows, const float *c
                             int count, int k, int transposed, int tile_rows, int strip, uint16_t *packed) {
     unsupported(__func__);
 }
-void tailor_half_rows_dot(const uint16_t *w, const int32_t *order, int bf16, int o0, int o1, int k, const float *x, int rows,
-                          float *y, long ldy) {
+void tailor_block_rows_dot(int type, const uint8_t *base, long row_bytes, const int32_t *order, int o0, int o1, int k,
+                           const float *x, int rows, float *y, long ldy) {
     unsupported(__func__);
 }
 void tailor_skinny_dots(const float *x, long ldx, int rows, int k, const float *a, int r, float alpha, float *t,

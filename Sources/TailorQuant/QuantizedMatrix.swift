@@ -54,7 +54,7 @@ extension TiledMatrix {
 
     public func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
         if let m = self as? any BF16Computable, m.bf16Products { return m.multiplyBF16(x, rows: rows, outputs: outputs, into: y, ldy: ldy) }
-        if rows <= QuantizedMatrix.halfRowsLimit, let q = self as? QuantizedMatrix, q.multiplyHalfRows(x, rows: rows, outputs: outputs, into: y, ldy: ldy) {
+        if rows <= QuantizedMatrix.fewRowsLimit, let q = self as? QuantizedMatrix, q.multiplyFewRows(x, rows: rows, outputs: outputs, into: y, ldy: ldy) {
             return
         }
         let k = inFeatures
@@ -148,22 +148,23 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
                                Int32(tileRows), Int32(strip), packed)
     }
 
-    /// Most rows of x that ``multiplyHalfRows(_:rows:outputs:into:ldy:)`` takes: a decoding step's.
-    static let halfRowsLimit = 4
+    /// Most rows of x that ``multiplyFewRows(_:rows:outputs:into:ldy:kernels:)`` takes: a decoding step's.
+    static let fewRowsLimit = 4
 
-    /// `y = x · W[outputs]ᵀ` for at most ``halfRowsLimit`` rows of a BF16 or F16 matrix, each weight converted in
-    /// registers as it is read (AVX-512): a decoding step reads W once at 2 bytes a weight instead of
-    /// converting it into fp32 tiles first. False (nothing written) for other types or without AVX-512.
-    public func multiplyHalfRows(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int,
-                                 kernels: FastMath.KernelLevel = FastMath.kernels) -> Bool {
-        guard type == .bf16 || type == .f16, rows <= Self.halfRowsLimit, kernels == .avx512 else { return false }
-        let w = base.assumingMemoryBound(to: UInt16.self), k = Int32(inFeatures), bf16: Int32 = type == .bf16 ? 1 : 0
+    /// `y = x · W[outputs]ᵀ` for at most ``fewRowsLimit`` rows, each block decoded in registers as it is read
+    /// (AVX-512): a decoding step reads W once, in its own format, instead of decoding it into fp32 tiles first.
+    /// The formats that go straight to bf16 tiles (``blockPackedTypes``, width a multiple of 32); false (nothing
+    /// written) for others or without AVX-512.
+    public func multiplyFewRows(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int,
+                                kernels: FastMath.KernelLevel = FastMath.kernels) -> Bool {
+        guard Self.blockPackedTypes.contains(type), inFeatures % 32 == 0, rows <= Self.fewRowsLimit, kernels == .avx512 else { return false }
+        let bytes = base.assumingMemoryBound(to: UInt8.self), k = Int32(inFeatures), t = Int32(type.id)
         Parallel.forEachChunk(outputs.count, minChunk: max(1, 32768 / max(1, inFeatures))) { c in
             let lo = Int32(outputs.lowerBound + c.lowerBound), hi = Int32(outputs.lowerBound + c.upperBound)
             if let rowOrder {
-                rowOrder.withUnsafeBufferPointer { tailor_half_rows_dot(w, $0.baseAddress, bf16, lo, hi, k, x, Int32(rows), y + c.lowerBound, ldy) }
+                rowOrder.withUnsafeBufferPointer { tailor_block_rows_dot(t, bytes, rowBytes, $0.baseAddress, lo, hi, k, x, Int32(rows), y + c.lowerBound, ldy) }
             } else {
-                tailor_half_rows_dot(w, nil, bf16, lo, hi, k, x, Int32(rows), y + c.lowerBound, ldy)
+                tailor_block_rows_dot(t, bytes, rowBytes, nil, lo, hi, k, x, Int32(rows), y + c.lowerBound, ldy)
             }
         }
         return true

@@ -107,33 +107,41 @@ import TailorTestSupport
         } }
     }
 
-    /// A decoding step's product on a BF16 or F16 matrix (1–4 rows, weights converted in registers) equals
-    /// the product with the dequantized matrix, for an output slice, a row order and a width that is not a
-    /// multiple of 16; five rows, or another type, are left to the tiled product.
-    @Test(arguments: [GGMLType.bf16, .f16])
-    func halfRowsMatchDequantizedProduct(_ type: GGMLType) throws {
+    /// A decoding step's product (1–4 rows, blocks decoded in registers) equals the product with the
+    /// dequantized matrix, for every format the kernel reads, an output slice and a row order; five rows,
+    /// a width that is not a multiple of 32, or F32 rows are left to the tiled product.
+    @Test(arguments: ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16"])
+    func fewRowsMatchDequantizedProduct(_ name: String) throws {
+        let type = GGMLType(name: name)!
         var rng = TestRandom(seed: 11)
-        let out = 70, inF = 40
-        let plain = try QuantizedMatrix(name: "w", quantizing: rng.tensor([out, inF]), as: type)
-        let order = (0..<Int32(out)).reversed().map { $0 }
+        let out = 70, inF = type.blockSize == 256 ? 512 : 96
+        let plain = Quantize.supported.contains(type) ? try QuantizedMatrix(name: name, quantizing: rng.tensor([out, inF]), as: type)
+            : try BF16ProductsTests.randomBlocks(type, rows: out, columns: inF, &rng)
         let box = ByteBox(Array(plain.bytes))
-        let reordered = try QuantizedMatrix(name: "w", type: type, outFeatures: out, inFeatures: inF,
-                                            bytes: UnsafeRawBufferPointer(start: box.pointer, count: box.count), owner: box, rowOrder: order)
+        let reordered = try QuantizedMatrix(name: name, type: type, outFeatures: out, inFeatures: inF,
+                                            bytes: UnsafeRawBufferPointer(start: box.pointer, count: box.count), owner: box,
+                                            rowOrder: (0..<Int32(out)).reversed().map { $0 })
         for m in [plain, reordered] {
             let dense = m.dequantized(), outputs = 3..<61
             for rows in 1...4 {
                 let x = rng.tensor([rows, inF])
                 let y = Tensor(zeros: [rows, 80]), ref = Tensor(zeros: [rows, 80])
-                #expect(m.multiplyHalfRows(x.pointer, rows: rows, outputs: outputs, into: y.pointer, ldy: 80) == FastMath.usesAVX512)
+                #expect(m.multiplyFewRows(x.pointer, rows: rows, outputs: outputs, into: y.pointer, ldy: 80) == FastMath.usesAVX512)
                 guard FastMath.usesAVX512 else { continue }
                 BLAS.gemmReference(transB: true, m: rows, n: outputs.count, k: inF, a: x.pointer, lda: inF, b: dense.pointer + outputs.lowerBound * inF,
                                    ldb: inF, c: ref.pointer, ldc: 80)
-                expectClose(y, ref, atol: 1e-5, rtol: 1e-5, "\(type) \(rows) rows, row order \(m.rowOrder != nil)")
+                expectClose(y, ref, atol: 1e-4, rtol: 1e-5, "\(name) \(rows) rows, row order \(m.rowOrder != nil)")
             }
-            #expect(!m.multiplyHalfRows(rng.tensor([5, inF]).pointer, rows: 5, outputs: outputs, into: Tensor(zeros: [5, 80]).pointer, ldy: 80))
+            #expect(!m.multiplyFewRows(rng.tensor([5, inF]).pointer, rows: 5, outputs: outputs, into: Tensor(zeros: [5, 80]).pointer, ldy: 80))
         }
-        let q8 = try QuantizedMatrix(name: "w", quantizing: rng.tensor([out, 64]), as: .q8_0)
-        #expect(!q8.multiplyHalfRows(rng.tensor([1, 64]).pointer, rows: 1, outputs: 0..<out, into: Tensor(zeros: [1, out]).pointer, ldy: out))
+    }
+
+    @Test func fewRowsLeavesOtherShapesToTiles() throws {
+        var rng = TestRandom(seed: 12)
+        for (type, inF) in [(GGMLType.bf16, 40), (.f32, 64)] {
+            let m = try QuantizedMatrix(name: "w", quantizing: rng.tensor([8, inF]), as: type)
+            #expect(!m.multiplyFewRows(rng.tensor([1, inF]).pointer, rows: 1, outputs: 0..<8, into: Tensor(zeros: [1, 8]).pointer, ldy: 8))
+        }
     }
 
     @Test func rowOrderPermutesRows() throws {

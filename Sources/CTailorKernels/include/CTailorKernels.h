@@ -94,6 +94,12 @@ int tailor_avx2_available(void);
 /// as ggml's dequantize_row_q4_0 (AVX-512F).
 void tailor_dequant_q4_0(const uint8_t *src, long blocks, float *dst);
 
+/// y[r·ldy + (o − o0)] = Σ_c x[r·k + c]·W[o][c] for r < rows ≤ 4 and o0 ≤ o < o1, row o of W at
+/// base + (order ? order[o] : o)·row_bytes in ggml type `type` (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K,
+/// F16 or BF16; k a multiple of 32), decoded in registers (AVX-512F, F16C): a decoding step's product.
+void tailor_block_rows_dot(int type, const uint8_t *base, long row_bytes, const int32_t *order, int o0, int o1, int k,
+                           const float *x, int rows, float *y, long ldy);
+
 /// Marks NF4 for tailor_block_pack_bf16 (not a ggml type id).
 #define TAILOR_NF4 1000
 
@@ -121,11 +127,6 @@ void tailor_skinny_rank_update(const float *t, int ldt, int rows, int r, const f
 /// for j < r and columns c_lo ≤ c < c_hi (tᵀ·x).
 void tailor_skinny_outer(const float *t, int ldt, int rows, int r, const float *x, long ldx, int c_lo, int c_hi, float alpha,
                          float *out, int ldo, int accumulate);
-
-/// y[r·ldy + (o − o0)] = Σ_c x[r·k + c]·W[order ? order[o] : o][c] for r < rows ≤ 4 and o0 ≤ o < o1, with W's
-/// rows of k BF16 (bf16 ≠ 0) or F16 values converted in registers (AVX-512F, F16C): a decoding step's product.
-void tailor_half_rows_dot(const uint16_t *w, const int32_t *order, int bf16, int o0, int o1, int k, const float *x, int rows,
-                          float *y, long ldy);
 
 /// h = silu(gate)·up over n elements (AVX-512F; call only when tailor_avx512_available()).
 void tailor_swiglu_forward(const float *gate, const float *up, float *h, long n);
