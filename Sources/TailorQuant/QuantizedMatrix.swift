@@ -53,10 +53,12 @@ extension TiledMatrix {
     }
 
     public func multiply(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
-        if let m = self as? any BF16Computable, m.bf16Products { return m.multiplyBF16(x, rows: rows, outputs: outputs, into: y, ldy: ldy) }
+        // A decoding step reads the blocks in fp32 whatever the compute setting: packing AMX tiles for a row or
+        // two cost 1.7× the time per token.
         if rows <= QuantizedMatrix.fewRowsLimit, let q = self as? QuantizedMatrix, q.multiplyFewRows(x, rows: rows, outputs: outputs, into: y, ldy: ldy) {
             return
         }
+        if let m = self as? any BF16Computable, m.bf16Products { return m.multiplyBF16(x, rows: rows, outputs: outputs, into: y, ldy: ldy) }
         let k = inFeatures
         forEachTile(outputs) { lo, hi, tile in  // y[:, lo..<hi] = x · tileᵀ
             BLAS.gemm(transB: true, m: rows, n: hi - lo, k: k, a: x, lda: k, b: tile, ldb: k, c: y + (lo - outputs.lowerBound), ldc: ldy)

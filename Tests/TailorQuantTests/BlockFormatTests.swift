@@ -131,6 +131,12 @@ import TailorTestSupport
                 BLAS.gemmReference(transB: true, m: rows, n: outputs.count, k: inF, a: x.pointer, lda: inF, b: dense.pointer + outputs.lowerBound * inF,
                                    ldb: inF, c: ref.pointer, ldc: 80)
                 expectClose(y, ref, atol: 1e-4, rtol: 1e-5, "\(name) \(rows) rows, row order \(m.rowOrder != nil)")
+                // multiply takes this path for a decoding step even with bf16 compute on (no bf16 rounding of x).
+                m.bf16Products = true
+                let z = Tensor(zeros: [rows, 80])
+                m.multiply(x.pointer, rows: rows, outputs: outputs, into: z.pointer, ldy: 80)
+                m.bf16Products = false
+                #expect(z.array == y.array, "\(name) \(rows) rows through multiply with bf16 compute")
             }
             #expect(!m.multiplyFewRows(rng.tensor([5, inF]).pointer, rows: 5, outputs: outputs, into: Tensor(zeros: [5, 80]).pointer, ldy: 80))
         }
