@@ -214,6 +214,24 @@ void tailor_block_pack_bf16(int type, const uint8_t *const *rows, const float *c
     }
 }
 
+// Σ_c x[r·k + c]·row[c] for r < R into out[r]: R is a constant where this is inlined, so the eight
+// accumulators (two per row of x) stay in registers; two chains per row, as one would wait on FMA latency.
+__attribute__((target("avx512f,f16c"), always_inline))
+static inline void block_row_dots(int type, const uint8_t *row, int blocks, int k, const float *x, const int R, float *out) {
+    __m512 a0[4], a1[4];
+    for (int r = 0; r < R; r++) { a0[r] = _mm512_setzero_ps(); a1[r] = _mm512_setzero_ps(); }
+    for (int kb = 0; kb < blocks; kb++) {
+        __m512 lo, hi;
+        block_floats(row, NULL, _mm512_setzero_ps(), kb, type, &lo, &hi);
+        for (int r = 0; r < R; r++) {
+            const float *xr = x + (long)r * k + 32 * kb;
+            a0[r] = _mm512_fmadd_ps(lo, _mm512_loadu_ps(xr), a0[r]);
+            a1[r] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xr + 16), a1[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
+}
+
 // y[r·ldy + (o − o0)] = Σ_c x[r·k + c]·W[o][c] for r < rows (at most 4: a decoding step) and o0 ≤ o < o1,
 // row o of W at base + (order ? order[o] : o)·row_bytes in a block_floats format: the blocks are read
 // once and decoded in registers (the same values as the Swift loops), where the tiled product would
@@ -224,16 +242,14 @@ void tailor_block_rows_dot(int type, const uint8_t *base, long row_bytes, const 
     int blocks = k / 32;
     for (int o = o0; o < o1; o++) {
         const uint8_t *row = base + (long)(order ? order[o] : o) * row_bytes;
-        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-        for (int kb = 0; kb < blocks; kb++) {
-            __m512 lo, hi;
-            block_floats(row, NULL, _mm512_setzero_ps(), kb, type, &lo, &hi);
-            for (int r = 0; r < rows; r++) {
-                const float *xr = x + (long)r * k + 32 * kb;
-                acc[r] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xr + 16), _mm512_fmadd_ps(lo, _mm512_loadu_ps(xr), acc[r]));
-            }
+        float out[4];
+        switch (rows) {
+        case 1: block_row_dots(type, row, blocks, k, x, 1, out); break;
+        case 2: block_row_dots(type, row, blocks, k, x, 2, out); break;
+        case 3: block_row_dots(type, row, blocks, k, x, 3, out); break;
+        default: block_row_dots(type, row, blocks, k, x, 4, out); break;
         }
-        for (int r = 0; r < rows; r++) y[(long)r * ldy + (o - o0)] = _mm512_reduce_add_ps(acc[r]);
+        for (int r = 0; r < rows; r++) y[(long)r * ldy + (o - o0)] = out[r];
     }
 }
 

@@ -153,20 +153,39 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
     /// Most rows of x that ``multiplyFewRows(_:rows:outputs:into:ldy:kernels:)`` takes: a decoding step's.
     static let fewRowsLimit = 4
 
-    /// `y = x · W[outputs]ᵀ` for at most ``fewRowsLimit`` rows, each block decoded in registers as it is read
-    /// (AVX-512): a decoding step reads W once, in its own format, instead of decoding it into fp32 tiles first.
-    /// The formats that go straight to bf16 tiles (``blockPackedTypes``, width a multiple of 32); false (nothing
-    /// written) for others or without AVX-512.
+    /// `y = x · W[outputs]ᵀ` for at most ``fewRowsLimit`` rows (a decoding step), reading W once in its own
+    /// format instead of decoding it into fp32 tiles first (16 MiB tiles, written and read back, for one row of
+    /// x). With AVX-512 each block is decoded in registers (the formats of ``blockPackedTypes``, width a
+    /// multiple of 32); otherwise 16 rows at a time into a buffer that stays in cache, then dot products. False
+    /// (nothing written) for F32, which the tiles copy at no decoding cost, and for more rows.
     public func multiplyFewRows(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int,
                                 kernels: FastMath.KernelLevel = FastMath.kernels) -> Bool {
-        guard Self.blockPackedTypes.contains(type), inFeatures % 32 == 0, rows <= Self.fewRowsLimit, kernels == .avx512 else { return false }
-        let bytes = base.assumingMemoryBound(to: UInt8.self), k = Int32(inFeatures), t = Int32(type.id)
+        guard type != .f32, rows <= Self.fewRowsLimit else { return false }
+        let k = inFeatures
+        guard kernels == .avx512, Self.blockPackedTypes.contains(type), k % 32 == 0 else {
+            Parallel.forEachChunk(outputs.count, minChunk: max(1, 32768 / max(1, k))) { c in
+                let strip = 16
+                BufferPool.withScratch(strip * k, of: Float.self) { buffer in  // [strip, k]
+                    for s in stride(from: c.lowerBound, to: c.upperBound, by: strip) {
+                        let e = min(c.upperBound, s + strip)
+                        dequantizeRows((outputs.lowerBound + s)..<(outputs.lowerBound + e), into: buffer)
+                        for o in s..<e {
+                            for r in 0..<rows { y[r * ldy + o] = BLAS.dot(k, x + r * k, buffer + (o - s) * k) }
+                        }
+                    }
+                }
+            }
+            return true
+        }
+        let bytes = base.assumingMemoryBound(to: UInt8.self), t = Int32(type.id)
         Parallel.forEachChunk(outputs.count, minChunk: max(1, 32768 / max(1, inFeatures))) { c in
             let lo = Int32(outputs.lowerBound + c.lowerBound), hi = Int32(outputs.lowerBound + c.upperBound)
             if let rowOrder {
-                rowOrder.withUnsafeBufferPointer { tailor_block_rows_dot(t, bytes, rowBytes, $0.baseAddress, lo, hi, k, x, Int32(rows), y + c.lowerBound, ldy) }
+                rowOrder.withUnsafeBufferPointer {
+                    tailor_block_rows_dot(t, bytes, rowBytes, $0.baseAddress, lo, hi, Int32(k), x, Int32(rows), y + c.lowerBound, ldy)
+                }
             } else {
-                tailor_block_rows_dot(t, bytes, rowBytes, nil, lo, hi, k, x, Int32(rows), y + c.lowerBound, ldy)
+                tailor_block_rows_dot(t, bytes, rowBytes, nil, lo, hi, Int32(k), x, Int32(rows), y + c.lowerBound, ldy)
             }
         }
         return true

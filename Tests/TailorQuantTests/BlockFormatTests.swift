@@ -107,9 +107,9 @@ import TailorTestSupport
         } }
     }
 
-    /// A decoding step's product (1–4 rows, blocks decoded in registers) equals the product with the
-    /// dequantized matrix, for every format the kernel reads, an output slice and a row order; five rows,
-    /// a width that is not a multiple of 32, or F32 rows are left to the tiled product.
+    /// A decoding step's product (1–4 rows, blocks decoded in registers with AVX-512, else a few rows at a
+    /// time in cache) equals the product with the dequantized matrix, for every format the kernel reads, an
+    /// output slice and a row order, on each path; five rows, or F32 rows, are left to the tiled product.
     @Test(arguments: ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16"])
     func fewRowsMatchDequantizedProduct(_ name: String) throws {
         let type = GGMLType(name: name)!
@@ -126,11 +126,14 @@ import TailorTestSupport
             for rows in 1...4 {
                 let x = rng.tensor([rows, inF])
                 let y = Tensor(zeros: [rows, 80]), ref = Tensor(zeros: [rows, 80])
-                #expect(m.multiplyFewRows(x.pointer, rows: rows, outputs: outputs, into: y.pointer, ldy: 80) == FastMath.usesAVX512)
-                guard FastMath.usesAVX512 else { continue }
                 BLAS.gemmReference(transB: true, m: rows, n: outputs.count, k: inF, a: x.pointer, lda: inF, b: dense.pointer + outputs.lowerBound * inF,
                                    ldb: inF, c: ref.pointer, ldc: 80)
-                expectClose(y, ref, atol: 1e-4, rtol: 1e-5, "\(name) \(rows) rows, row order \(m.rowOrder != nil)")
+                for level in [FastMath.KernelLevel.generic] + FastMath.vectorLevels {
+                    let z = Tensor(zeros: [rows, 80])
+                    #expect(m.multiplyFewRows(x.pointer, rows: rows, outputs: outputs, into: z.pointer, ldy: 80, kernels: level))
+                    expectClose(z, ref, atol: 1e-4, rtol: 1e-5, "\(name) \(rows) rows, row order \(m.rowOrder != nil), \(level)")
+                }
+                #expect(m.multiplyFewRows(x.pointer, rows: rows, outputs: outputs, into: y.pointer, ldy: 80))
                 // multiply takes this path for a decoding step even with bf16 compute on (no bf16 rounding of x).
                 m.bf16Products = true
                 let z = Tensor(zeros: [rows, 80])
@@ -144,10 +147,14 @@ import TailorTestSupport
 
     @Test func fewRowsLeavesOtherShapesToTiles() throws {
         var rng = TestRandom(seed: 12)
-        for (type, inF) in [(GGMLType.bf16, 40), (.f32, 64)] {
-            let m = try QuantizedMatrix(name: "w", quantizing: rng.tensor([8, inF]), as: type)
-            #expect(!m.multiplyFewRows(rng.tensor([1, inF]).pointer, rows: 1, outputs: 0..<8, into: Tensor(zeros: [1, 8]).pointer, ldy: 8))
-        }
+        let m = try QuantizedMatrix(name: "w", quantizing: rng.tensor([8, 64]), as: .f32)
+        #expect(!m.multiplyFewRows(rng.tensor([1, 64]).pointer, rows: 1, outputs: 0..<8, into: Tensor(zeros: [1, 8]).pointer, ldy: 8))
+        // A BF16 width that is not a multiple of 32 takes the cached-rows path.
+        let narrow = try QuantizedMatrix(name: "w", quantizing: rng.tensor([8, 40]), as: .bf16), x = rng.tensor([2, 40]), dense = narrow.dequantized()
+        let y = Tensor(zeros: [2, 8]), ref = Tensor(zeros: [2, 8])
+        #expect(narrow.multiplyFewRows(x.pointer, rows: 2, outputs: 0..<8, into: y.pointer, ldy: 8))
+        BLAS.gemmReference(transB: true, m: 2, n: 8, k: 40, a: x.pointer, lda: 40, b: dense.pointer, ldb: 40, c: ref.pointer, ldc: 8)
+        expectClose(y, ref, atol: 1e-5, rtol: 1e-5, "BF16, width 40")
     }
 
     @Test func rowOrderPermutesRows() throws {
