@@ -36,7 +36,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Adapted blocks: e.g. 0-3,8 or last:4 (default all).") var layers: String?
     @Option(help: "Start from an existing PEFT adapter folder.") var adapter: String?
     @Flag(help: "Train every weight instead of an adapter (small models).") var full = false
-    @Option(help: "QLoRA: quantize the base's block projections at load (a folder or a GGUF): q8_0, q4_0, q4_k, nf4 or nf4-dq (NF4 with double quantization); or bf16 (mixed precision on AMX, the fast path).") var quantize: String?
+    @Option(help: "QLoRA: quantize the base's block projections at load (a folder or a GGUF): q8_0, q4_0, q4_k, q5_k, q6_k, nf4 or nf4-dq (NF4 with double quantization); or bf16 (mixed precision on AMX, the fast path).") var quantize: String?
     @Option(help: "Frozen products in f32 or bf16 (bf16 operands, fp32 accumulation, AMX where the CPU has it; attention too): bf16 is QLoRA's usual compute dtype, 2–4× faster on a quantized base on AMX CPUs (default f32).") var compute: String?
     @Option(help: "Frozen F16/BF16 base matrices: stored (kept as the file has them, memory-mapped: half the memory of fp32, the same values) or f32 (default stored; f32 with --full).") var baseDtype: String?
     @Option(help: "adamw, adam, sgd or adafactor (default adamw).") var optimizer: String?

@@ -5,7 +5,7 @@ import TailorTensor
 
 /// The base-weight formats `--quantize` accepts.
 public enum BaseQuantization: String, CaseIterable, Sendable {
-    case q8_0, q4_0, q4_K = "q4_k"
+    case q8_0, q4_0, q4_K = "q4_k", q5_K = "q5_k", q6_K = "q6_k"
     /// bitsandbytes NF4 (blocks of 64), and NF4 with double-quantized absmax.
     case nf4, nf4DoubleQuantized = "nf4-dq"
     /// bf16 weights multiplied with bf16 activations and fp32 accumulation (AMX tiles where the
@@ -18,6 +18,8 @@ public enum BaseQuantization: String, CaseIterable, Sendable {
         case .q8_0: .q8_0
         case .q4_0: .q4_0
         case .q4_K: .q4_K
+        case .q5_K: .q5_K
+        case .q6_K: .q6_K
         case .nf4, .nf4DoubleQuantized, .bf16: nil
         }
     }

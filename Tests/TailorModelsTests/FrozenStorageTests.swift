@@ -50,6 +50,33 @@ import TailorTestSupport
                 == (try f32.generate(prompt: prompt, maxTokens: 4, sampling: .greedy, stopTokens: [], seed: 0)))
     }
 
+    /// `--quantize q4_k|q5_k|q6_k` on a model whose widths are multiples of 256: every projection is held in
+    /// that format, with the bytes of ggml's reference quantizer; a width that is not is refused by name.
+    @Test(arguments: [BaseQuantization.q4_K, .q5_K, .q6_K])
+    func kQuantsAtLoad(_ q: BaseQuantization) throws {
+        let json = #"{"model_type": "llama", "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 1, "num_attention_heads": 4, "#
+            + #""num_key_value_heads": 2, "vocab_size": 32, "rms_norm_eps": 1e-5, "tie_word_embeddings": true}"#
+        let config = try ModelConfiguration(json: Data(json.utf8), source: "test")
+        var rng = TestRandom(seed: 9)
+        var dense: [String: Tensor] = [:]
+        let model = try LlamaModel(configuration: config, quantizing: q, source: "test") { name, shape in
+            let t = name.hasSuffix("norm.weight") ? Tensor(shape: shape, values: [Float](repeating: 1, count: shape.reduce(1, *))) : rng.tensor(shape)
+            dense[name] = t
+            return t
+        }
+        for kind in LinearKind.allCases {
+            let w = try #require(model.blocks[0][kind].weight as? QuantizedMatrix)
+            let type = try #require(GGMLType(name: q.rawValue.uppercased()))  // q5_k → Q5_K, independently of ggmlType
+            let want = try Quantize.encode(type, dense[w.name]!.buffer)
+            #expect(w.type == type && Array(w.bytes) == want, "\(kind)")
+        }
+        let narrow = try ModelConfiguration(json: Data(json.replacingOccurrences(of: "\"hidden_size\": 256", with: "\"hidden_size\": 128").utf8), source: "test")
+        #expect { try LlamaModel(configuration: narrow, quantizing: q, source: "narrow") { _, shape in Tensor(zeros: shape) } } throws: {
+            "\($0)".contains("128 input features, not a multiple of the \(q.rawValue) block size 256")
+        }
+        #expect(try BaseQuantization(parsing: q.rawValue) == q)
+    }
+
     /// F32 checkpoints, and `.f32` storage, load as before: dense parameters; a `--quantize` base keeps a
     /// 16-bit embedding and head as stored.
     @Test func otherDtypesAndQuantizedBases() throws {

@@ -21,7 +21,7 @@ struct Step: ParsableCommand {
     @Option(help: "Tokens per sequence.") var seq = 256
     @Option(help: "LoRA rank (all-linear).") var rank = 8
     @Option(help: "Checkpointing: none, blocks, every:K.") var checkpointing = "none"
-    @Option(help: "Block projection weights: f32, or q8_0, q4_0, q4_k, nf4, bf16 (converted at load, as `tailor train --quantize`).")
+    @Option(help: "Block projection weights: f32, or q8_0, q4_0, q4_k, q5_k, q6_k, nf4, bf16 (converted at load, as `tailor train --quantize`).")
     var quantize = "f32"
     @Option(help: "Products of block-format bases: f32, or bf16 (as `tailor train --compute bf16`).") var compute = "f32"
     @Option(help: "Dense frozen matrices: f32, or stored (held as bf16, as `tailor train --base-dtype stored` keeps a bf16 checkpoint).")
