@@ -138,14 +138,9 @@ public enum GGUFModel {
     ///   - frozen: ``FrozenStorage/stored`` leaves the F16/BF16 ones there (frozen, half the memory of fp32).
     public static func load(_ f: GGUFFile, mapDenseMatrices: Bool = false, frozen: FrozenStorage = .f32) throws -> LlamaModel {
         let (c, dense, info) = try readers(f)
-        let mapped: Set<GGMLType> = mapDenseMatrices ? [.f32, .f16, .bf16] : frozen == .stored ? [.f16, .bf16] : []
-        let quantized: (String, [Int]) throws -> (any LinearWeight)? = { hf, shape in
-            let i = try info(hf, shape)
-            guard mapped.contains(i.type) || ![GGMLType.f32, .f16, .bf16].contains(i.type) else { return nil }
-            return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i),
-                                       owner: f, rowOrder: unpermutation(c, hf, rows: shape[0]))
-        }
-        return try LlamaModel(configuration: c, load: dense, loadLinear: quantized, loadTable: quantized)
+        let dense16: Set<GGMLType> = mapDenseMatrices ? [.f32, .f16, .bf16] : frozen == .stored ? [.f16, .bf16] : []
+        let mapped = mapping(f, c, info) { dense16.contains($0) || ![.f32, .f16, .bf16].contains($0) }
+        return try LlamaModel(configuration: c, load: dense, loadLinear: mapped, loadTable: mapped)
     }
 
     /// Loads the model with its seven block projections (re)quantized to `q` as they are read, as
@@ -155,12 +150,20 @@ public enum GGUFModel {
     /// With ``FrozenStorage/stored`` an F16/BF16 embedding and head stay in the mapped file.
     public static func load(_ f: GGUFFile, quantizing q: BaseQuantization, frozen: FrozenStorage = .f32) throws -> LlamaModel {
         let (c, dense, info) = try readers(f)
-        let stored = frozen == .stored ? { (hf: String, shape: [Int]) throws -> (any LinearWeight)? in
-            let i = try info(hf, shape)
-            guard [GGMLType.f16, .bf16].contains(i.type) else { return nil }
-            return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i), owner: f)
-        } : nil
+        let stored = frozen == .stored ? mapping(f, c, info) { [.f16, .bf16].contains($0) } : nil
         return try LlamaModel(configuration: c, quantizing: q, source: f.path, loadTable: stored, load: dense)
+    }
+
+    /// A loader that leaves a matrix in the mapped file as a frozen ``QuantizedMatrix`` (Q/K rows read in
+    /// Hugging Face order) when `keep(type)`, else answers nil (read as fp32).
+    private static func mapping(_ f: GGUFFile, _ c: ModelConfiguration, _ info: @escaping (String, [Int]) throws -> GGUFFile.TensorInfo,
+                                keep: @escaping (GGMLType) -> Bool) -> (String, [Int]) throws -> (any LinearWeight)? {
+        { hf, shape in
+            let i = try info(hf, shape)
+            guard keep(i.type) else { return nil }
+            return try QuantizedMatrix(name: hf, type: i.type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(i),
+                                       owner: f, rowOrder: unpermutation(c, hf, rows: shape[0]))
+        }
     }
 
     /// The rows of a llama q/k projection in Hugging Face order (llama's converter permutes them), else nil.

@@ -103,7 +103,7 @@ public final class LlamaModel: @unchecked Sendable {
     public convenience init(folder: URL, frozen: FrozenStorage = .f32) throws {
         let config = try ModelConfiguration(folder: folder)
         let files = try WeightFiles(folder: folder)
-        let stored = frozen == .stored ? { (name: String, shape: [Int]) throws -> (any LinearWeight)? in try files.storedMatrix(name, shape: shape) } : nil
+        let stored = files.frozenLoader(frozen)
         try self.init(configuration: config, load: { name, shape in try files.tensor(name, shape: shape) }, loadLinear: stored, loadTable: stored)
     }
 

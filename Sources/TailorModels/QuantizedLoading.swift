@@ -60,8 +60,9 @@ extension LlamaModel {
     public convenience init(folder: URL, quantizing q: BaseQuantization, frozen: FrozenStorage = .f32) throws {
         let config = try ModelConfiguration(folder: folder)
         let files = try WeightFiles(folder: folder)
-        let stored = frozen == .stored ? { (name: String, shape: [Int]) throws -> (any LinearWeight)? in try files.storedMatrix(name, shape: shape) } : nil
-        try self.init(configuration: config, quantizing: q, source: folder.path, loadTable: stored) { name, shape in try files.tensor(name, shape: shape) }
+        try self.init(configuration: config, quantizing: q, source: folder.path, loadTable: files.frozenLoader(frozen)) { name, shape in
+            try files.tensor(name, shape: shape)
+        }
     }
 
     /// Builds a model from dense tensors with the seven block projections quantized as they are
@@ -111,10 +112,10 @@ extension LlamaModel {
     /// Bytes the base weights hold: fp32 parameters at 4 a value, frozen matrices at their storage (a
     /// memory-mapped one counts as it is paged in).
     public var weightBytes: Int {
+        var seen = Set<ObjectIdentifier>()  // a tied head once
         let frozen = ([embedding, outputHead] + blocks.flatMap { b in LinearKind.allCases.map { b[$0].weight } })
-            .compactMap { $0 as? any TiledMatrix }
-        let unique = frozen.enumerated().filter { i, m in !frozen[..<i].contains { $0 === m } }.map(\.element)  // a tied head once
-        return baseParameters.reduce(0) { $0 + 4 * $1.value.count } + unique.reduce(0) { $0 + $1.storageBytes }
+            .compactMap { $0 as? any TiledMatrix }.filter { seen.insert(ObjectIdentifier($0)).inserted }
+        return baseParameters.reduce(0) { $0 + 4 * $1.value.count } + frozen.reduce(0) { $0 + $1.storageBytes }
     }
 
     /// Whether any block projection is a frozen quantized matrix (full fine-tuning is then impossible).

@@ -1,5 +1,6 @@
 import Foundation
 import TailorQuant
+import TailorTape
 import TailorTensor
 
 /// The safetensors weights of a Hugging Face model folder: `model.safetensors`, or the shards
@@ -48,24 +49,25 @@ public final class WeightFiles: @unchecked Sendable {
         return try f.entry(name)
     }
 
-    /// A tensor as fp32, checked against the expected shape.
-    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+    /// The file and header entry of a tensor, checked against the expected shape.
+    private func checked(_ name: String, shape: [Int]) throws -> (SafetensorsFile, SafetensorsFile.Entry) {
         guard let f = files[name] else { throw TailorError("\(folder.path): missing tensor \(name)") }
         let e = try f.entry(name)
         guard e.shape == shape else {
             throw TailorError("\(f.url.path): tensor \(name) has shape \(e.shape), config.json implies \(shape)")
         }
-        return try f.tensor(name)
+        return (f, e)
+    }
+
+    /// A tensor as fp32, checked against the expected shape.
+    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        try checked(name, shape: shape).0.tensor(name)
     }
 
     /// The matrix `name` as the file stores it when that is F16 or BF16: a frozen ``QuantizedMatrix`` over the
     /// mapped file (2 bytes a weight, converted to fp32 a tile of rows at a time); nil for other dtypes.
     public func storedMatrix(_ name: String, shape: [Int]) throws -> QuantizedMatrix? {
-        guard let f = files[name] else { throw TailorError("\(folder.path): missing tensor \(name)") }
-        let e = try f.entry(name)
-        guard e.shape == shape else {
-            throw TailorError("\(f.url.path): tensor \(name) has shape \(e.shape), config.json implies \(shape)")
-        }
+        let (f, e) = try checked(name, shape: shape)
         let type: GGMLType
         switch e.dtype {
         case .f16: type = .f16
@@ -73,6 +75,12 @@ public final class WeightFiles: @unchecked Sendable {
         default: return nil
         }
         return try QuantizedMatrix(name: name, type: type, outFeatures: shape[0], inFeatures: shape[1], bytes: f.bytes(e), owner: f)
+    }
+
+    /// What a model loader asks for the frozen matrices under `frozen`: ``storedMatrix(_:shape:)`` for
+    /// ``FrozenStorage/stored``, nothing (fp32) for ``FrozenStorage/f32``.
+    func frozenLoader(_ frozen: FrozenStorage) -> ((String, [Int]) throws -> (any LinearWeight)?)? {
+        frozen == .stored ? { name, shape in try self.storedMatrix(name, shape: shape) } : nil
     }
 
     /// The dtypes present, with tensor counts.

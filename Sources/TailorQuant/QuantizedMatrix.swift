@@ -161,9 +161,9 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
     public func multiplyFewRows(_ x: UnsafePointer<Float>, rows: Int, outputs: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int,
                                 kernels: FastMath.KernelLevel = FastMath.kernels) -> Bool {
         guard type != .f32, rows <= Self.fewRowsLimit else { return false }
-        let k = inFeatures
+        let k = inFeatures, minChunk = max(1, 32768 / max(1, k))
         guard kernels == .avx512, Self.blockPackedTypes.contains(type), k % 32 == 0 else {
-            Parallel.forEachChunk(outputs.count, minChunk: max(1, 32768 / max(1, k))) { c in
+            Parallel.forEachChunk(outputs.count, minChunk: minChunk) { c in
                 let strip = 16
                 BufferPool.withScratch(strip * k, of: Float.self) { buffer in  // [strip, k]
                     for s in stride(from: c.lowerBound, to: c.upperBound, by: strip) {
@@ -178,7 +178,7 @@ public final class QuantizedMatrix: BF16Computable, @unchecked Sendable {
             return true
         }
         let bytes = base.assumingMemoryBound(to: UInt8.self), t = Int32(type.id)
-        Parallel.forEachChunk(outputs.count, minChunk: max(1, 32768 / max(1, inFeatures))) { c in
+        Parallel.forEachChunk(outputs.count, minChunk: minChunk) { c in
             let lo = Int32(outputs.lowerBound + c.lowerBound), hi = Int32(outputs.lowerBound + c.upperBound)
             if let rowOrder {
                 rowOrder.withUnsafeBufferPointer {

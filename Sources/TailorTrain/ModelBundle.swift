@@ -44,11 +44,8 @@ public struct ModelBundle {
     /// - Throws: when the text is not a JSON object, or the model has no usable chat template for them.
     public mutating func setTemplateVariables(json: String?, source: String) throws {
         guard let json else { return }
-        let variables = try ChatTemplate.variables(json: json, source: source)
-        guard template != nil else {
-            throw TailorError("\(source): \(folder.path) has no usable chat template for these variables" + (templateProblem.map { " (\($0))" } ?? ""))
-        }
-        template!.variables = variables
+        template = try ChatTemplate.withVariables(ChatTemplate.variables(json: json, source: source), template, problem: templateProblem,
+                                                  model: folder.path, source: source)
     }
 
     private static func loadFiles(_ path: String, quantize: BaseQuantization?, frozen: FrozenStorage) throws -> ModelBundle {

@@ -96,11 +96,7 @@ public struct DatasetEncoder: Sendable {
     /// Gives the chat template ``ChatTemplate/variables`` (see ``ChatTemplate/variables(json:source:)``).
     /// - Throws: ``DatasetError`` at `source` when there is no usable template to give them to.
     public mutating func setTemplateVariables(_ variables: [String: JSONValue], source: String) throws {
-        guard template != nil else {
-            throw DatasetError(location: source, message: "the model has no usable chat template for these variables"
-                               + (templateProblem.map { " (\($0))" } ?? ""))
-        }
-        template!.variables = variables
+        template = try ChatTemplate.withVariables(variables, template, problem: templateProblem, source: source)
     }
 
     /// The template `load` returns, or nil and why it failed: for ``init(tokenizer:template:templateProblem:config:)``.

@@ -45,6 +45,18 @@ public struct ChatTemplate: Sendable {
         return Dictionary(uniqueKeysWithValues: object.keys.map { ($0, object[$0]!) })
     }
 
+    /// `template` given `variables`.
+    /// - Throws: ``DatasetError`` at `source` when there is no template: "`model` has no usable chat template",
+    ///   with `problem` (why the model's template could not be loaded) when there is one.
+    public static func withVariables(_ variables: [String: JSONValue], _ template: ChatTemplate?, problem: String?, model: String = "the model",
+                                     source: String) throws -> ChatTemplate {
+        guard var t = template else {
+            throw DatasetError(location: source, message: "\(model) has no usable chat template for these variables" + (problem.map { " (\($0))" } ?? ""))
+        }
+        t.variables = variables
+        return t
+    }
+
     /// Compiles `source`.
     ///
     /// - Throws: ``TemplateError`` with kind ``TemplateError/Kind/syntax`` (or ``TemplateError/Kind/security``
